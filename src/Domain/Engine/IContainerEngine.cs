@@ -1,0 +1,86 @@
+using DeployDeck.Domain.Plans;
+
+namespace DeployDeck.Domain.Engine;
+
+/// <summary>
+/// What DeployDeck asks of a container engine, in its own terms. The Docker adapter maps these to
+/// and from the Engine API; nothing outside it sees Docker's wire types.
+/// </summary>
+public interface IContainerEngine
+{
+    /// <summary>Creates (not starts) a container for the service, labelled so that the engine itself says who owns it.</summary>
+    Task<string> CreateAsync(ContainerRequest request, CancellationToken cancellationToken);
+
+    Task StartAsync(string containerId, CancellationToken cancellationToken);
+
+    /// <summary>Null when the container does not exist (any more).</summary>
+    Task<ContainerObservation?> InspectAsync(string containerId, CancellationToken cancellationToken);
+
+    /// <summary>Containers carrying all of the given labels, running or not.</summary>
+    Task<IReadOnlyList<ContainerSummary>> ListAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken);
+
+    Task StopAsync(string containerId, TimeSpan grace, CancellationToken cancellationToken);
+
+    /// <summary>Removes the container, forcing a running one; a container already gone is not an error.</summary>
+    Task RemoveAsync(string containerId, CancellationToken cancellationToken);
+
+    Task<EngineInfo> InfoAsync(CancellationToken cancellationToken);
+}
+
+/// <param name="Name">The container name on the engine.</param>
+/// <param name="Labels">DeployDeck's ownership labels plus the service's own.</param>
+public sealed record ContainerRequest(string Name, ServiceSpec Service, IReadOnlyDictionary<string, string> Labels);
+
+public enum HealthStatus
+{
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// <summary>What inspect tells about one container: state, health and the limits the engine really applied.</summary>
+public sealed record ContainerObservation
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string ImageId { get; init; }
+
+    public required string Status { get; init; }
+
+    public bool Running { get; init; }
+
+    public bool OomKilled { get; init; }
+
+    public int ExitCode { get; init; }
+
+    public int RestartCount { get; init; }
+
+    public HealthStatus Health { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public long MemoryLimit { get; init; }
+
+    public long MemoryReservation { get; init; }
+
+    public long MemorySwap { get; init; }
+
+    public long NanoCpus { get; init; }
+
+    public required string RestartPolicy { get; init; }
+
+    public int RestartMaxRetries { get; init; }
+
+    public IReadOnlyList<string>? HealthTest { get; init; }
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}
+
+public sealed record ContainerSummary(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels);
+
+public sealed record EngineInfo(string ServerVersion, int CpuCount, long MemoryTotal, string DockerRootDir, int ContainersRunning);

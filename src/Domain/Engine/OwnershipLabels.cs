@@ -1,0 +1,24 @@
+namespace DeployDeck.Domain.Engine;
+
+/// <summary>The labels by which the engine itself tells which containers DeployDeck owns.</summary>
+public static class OwnershipLabels
+{
+    public const string Rollout = "deploydeck.rollout";
+    public const string Service = "deploydeck.service";
+    public const string Revision = "deploydeck.revision";
+    public const string Phase = "deploydeck.phase";
+    public const string Managed = "deploydeck.managed";
+
+    public static IReadOnlyDictionary<string, string> For(Guid rolloutId, string phase, string service, Guid revisionId) =>
+        new Dictionary<string, string>
+        {
+            [Managed] = "true",
+            [Rollout] = rolloutId.ToString(),
+            [Phase] = phase,
+            [Service] = service,
+            [Revision] = revisionId.ToString(),
+        };
+
+    /// <summary>The engine's container name: short, unique per rollout and service, readable in `docker ps`.</summary>
+    public static string ContainerName(Guid rolloutId, string service) => $"dd-{service}-{rolloutId.ToString("N")[..8]}";
+}

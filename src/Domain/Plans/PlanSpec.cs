@@ -1,0 +1,50 @@
+using DeployDeck.Domain.Units;
+
+namespace DeployDeck.Domain.Plans;
+
+public enum RiskLevel
+{
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+public enum PromotionMode
+{
+    Automatic,
+    NeedsApproval,
+}
+
+public enum FailurePolicy
+{
+    RollbackPhase,
+    RollbackAll,
+    Pause,
+}
+
+/// <summary>An ordered stage of a rollout: its services start together and must pass its gates before the next.</summary>
+public sealed record PhaseSpec
+{
+    public required string Name { get; init; }
+
+    public RiskLevel Risk { get; init; } = RiskLevel.Low;
+
+    public MemorySize? MemoryBudget { get; init; }
+
+    public CpuShare? CpuBudget { get; init; }
+
+    public TimeSpan Soak { get; init; }
+
+    public PromotionMode Promotion { get; init; } = PromotionMode.Automatic;
+
+    public FailurePolicy OnFailure { get; init; } = FailurePolicy.RollbackPhase;
+
+    public IReadOnlyList<ServiceSpec> Services { get; init; } = [];
+}
+
+/// <summary>What one plan revision says: phases in order, and the memory budget of the whole stack.</summary>
+public sealed record PlanSpec(IReadOnlyList<PhaseSpec> Phases, MemorySize? StackBudget = null)
+{
+    public IEnumerable<ServiceSpec> AllServices => Phases.SelectMany(p => p.Services);
+}

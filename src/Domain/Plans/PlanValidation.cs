@@ -1,0 +1,105 @@
+using DeployDeck.Domain.Units;
+
+namespace DeployDeck.Domain.Plans;
+
+public enum Severity
+{
+    Warning,
+    Error,
+}
+
+/// <summary>One finding about a plan, naming where it is (phase, service) and what is wrong.</summary>
+public sealed record PlanIssue(Severity Severity, string Message, string? Phase = null, string? Service = null)
+{
+    public override string ToString() => (Service is null ? "" : $"service '{Service}': ") + Message;
+}
+
+/// <summary>The rules a plan must satisfy before it is saved or run.</summary>
+public static class PlanValidation
+{
+    public const int MaxServices = 200;
+
+    public static IReadOnlyList<PlanIssue> Validate(PlanSpec plan)
+    {
+        var issues = new List<PlanIssue>();
+        if (plan.Phases.Count == 0)
+        {
+            issues.Add(new(Severity.Error, "the plan has no phases"));
+        }
+
+        var phaseNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var phase in plan.Phases)
+        {
+            if (string.IsNullOrWhiteSpace(phase.Name))
+                issues.Add(new(Severity.Error, "a phase has no name"));
+            else if (!phaseNames.Add(phase.Name))
+                issues.Add(new(Severity.Error, $"phase name '{phase.Name}' is used twice", phase.Name));
+        }
+
+        var all = plan.AllServices.ToList();
+        if (all.Count > MaxServices)
+        {
+            issues.Add(new(Severity.Error, $"the plan has {all.Count} services; the limit is {MaxServices}"));
+        }
+
+        var phaseOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < plan.Phases.Count; i++)
+        {
+            foreach (var service in plan.Phases[i].Services)
+            {
+                if (!ServiceNames.IsValid(service.Name))
+                    issues.Add(new(Severity.Error, $"'{service.Name}' is not a valid service name (letters, digits, '.', '_', '-')", plan.Phases[i].Name, service.Name));
+                else if (!phaseOf.TryAdd(service.Name, i))
+                    issues.Add(new(Severity.Error, "the service name is used twice", plan.Phases[i].Name, service.Name));
+                ValidateService(plan.Phases[i].Name, service, issues);
+            }
+        }
+
+        for (var i = 0; i < plan.Phases.Count; i++)
+        {
+            foreach (var service in plan.Phases[i].Services)
+            {
+                foreach (var dep in service.DependsOn)
+                {
+                    if (!phaseOf.TryGetValue(dep.Service, out var depPhase))
+                        issues.Add(new(Severity.Error, $"depends on unknown service '{dep.Service}'", plan.Phases[i].Name, service.Name));
+                    else if (depPhase > i)
+                        issues.Add(new(Severity.Error, $"depends on '{dep.Service}' in the later phase '{plan.Phases[depPhase].Name}'", plan.Phases[i].Name, service.Name));
+                }
+            }
+        }
+
+        return issues;
+    }
+
+    private static void ValidateService(string phase, ServiceSpec service, List<PlanIssue> issues)
+    {
+        if (string.IsNullOrWhiteSpace(service.Image))
+            issues.Add(new(Severity.Error, "has no image", phase, service.Name));
+
+        var r = service.Resources;
+        if (r.MemoryLimit is null)
+            issues.Add(new(Severity.Warning, "has no memory limit: it can take the whole host", phase, service.Name));
+        else if (r.MemoryLimit < MemorySize.EngineMinimum)
+            issues.Add(new(Severity.Error, $"memory limit {r.MemoryLimit} is under the engine's minimum of 6 MB", phase, service.Name));
+
+        if (r.MemoryLimit is { } limit && r.MemoryReservation is { } reservation && reservation > limit)
+            issues.Add(new(Severity.Error, $"memory reservation {reservation} is larger than its limit {limit}", phase, service.Name));
+
+        if (r.MemorySwapLimit is { } swap && r.MemoryLimit is { } lim && swap < lim)
+            issues.Add(new(Severity.Error, $"memory+swap limit {swap} is smaller than the memory limit {lim}", phase, service.Name));
+
+        if (r.Cpus is null)
+            issues.Add(new(Severity.Warning, "has no CPU limit", phase, service.Name));
+
+        if (service.HealthCheck is { } hc && (hc.Interval <= TimeSpan.Zero || hc.Retries < 1))
+            issues.Add(new(Severity.Error, "health check needs an interval above 0 and at least 1 retry", phase, service.Name));
+    }
+}
+
+public static class ServiceNames
+{
+    public static bool IsValid(string name) =>
+        name.Length is > 0 and <= 63 && char.IsAsciiLetterOrDigit(name[0])
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}

@@ -1,0 +1,116 @@
+using DeployDeck.Domain.Units;
+
+namespace DeployDeck.Domain.Plans;
+
+/// <summary>One service as DeployDeck will run it: image, process, limits, restart policy and health check.</summary>
+public sealed record ServiceSpec
+{
+    public required string Name { get; init; }
+
+    public required string Image { get; init; }
+
+    /// <summary>Null keeps the image's own command.</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<PortMapping> Ports { get; init; } = [];
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    public ResourceLimits Resources { get; init; } = ResourceLimits.None;
+
+    public RestartPolicy Restart { get; init; } = RestartPolicy.No;
+
+    public HealthCheck? HealthCheck { get; init; }
+
+    public IReadOnlyList<ServiceDependency> DependsOn { get; init; } = [];
+}
+
+/// <param name="MemoryLimit">Hard limit: the kernel OOM-kills above it.</param>
+/// <param name="MemoryReservation">Soft guarantee.</param>
+/// <param name="MemorySwapLimit">Memory + swap; equal to the limit means no swap.</param>
+public sealed record ResourceLimits(MemorySize? MemoryLimit, MemorySize? MemoryReservation, MemorySize? MemorySwapLimit, CpuShare? Cpus)
+{
+    public static readonly ResourceLimits None = new(null, null, null, null);
+}
+
+public enum RestartMode
+{
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure,
+}
+
+public sealed record RestartPolicy(RestartMode Mode, int MaxRetries = 0)
+{
+    public static readonly RestartPolicy No = new(RestartMode.No);
+
+    /// <summary>The engine's name of the mode: "no", "always", "unless-stopped", "on-failure".</summary>
+    public string EngineName => Mode switch
+    {
+        RestartMode.Always => "always",
+        RestartMode.UnlessStopped => "unless-stopped",
+        RestartMode.OnFailure => "on-failure",
+        _ => "no",
+    };
+
+    /// <summary>Compose notation, "on-failure:3" included.</summary>
+    public override string ToString() => Mode == RestartMode.OnFailure && MaxRetries > 0 ? $"on-failure:{MaxRetries}" : EngineName;
+
+    public static bool TryParse(string? text, out RestartPolicy policy, out string error)
+    {
+        policy = No;
+        error = "";
+        var s = (text ?? "").Trim().ToLowerInvariant();
+        switch (s)
+        {
+            case "" or "no" or "none":
+                return true;
+            case "always":
+                policy = new RestartPolicy(RestartMode.Always);
+                return true;
+            case "unless-stopped":
+                policy = new RestartPolicy(RestartMode.UnlessStopped);
+                return true;
+            case "on-failure" or "on_failure":
+                policy = new RestartPolicy(RestartMode.OnFailure);
+                return true;
+        }
+
+        if (s.StartsWith("on-failure:", StringComparison.Ordinal)
+            && int.TryParse(s["on-failure:".Length..], out var retries) && retries is >= 0 and <= 1000)
+        {
+            policy = new RestartPolicy(RestartMode.OnFailure, retries);
+            return true;
+        }
+
+        error = $"'{text}' is not a restart policy (no, always, unless-stopped, on-failure[:N])";
+        return false;
+    }
+}
+
+/// <param name="Test">As the engine takes it: ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"].</param>
+public sealed record HealthCheck(IReadOnlyList<string> Test, TimeSpan Interval, TimeSpan Timeout, int Retries, TimeSpan StartPeriod)
+{
+    /// <summary>The longest a healthy container may take to be reported healthy.</summary>
+    public TimeSpan Deadline => StartPeriod + Interval * Math.Max(1, Retries) + Timeout;
+}
+
+public sealed record PortMapping(int ContainerPort, int? HostPort = null, string Protocol = "tcp", string? HostIp = null)
+{
+    public override string ToString() =>
+        (HostIp is null ? "" : HostIp + ":") + (HostPort is null ? "" : $"{HostPort}:") + $"{ContainerPort}/{Protocol}";
+}
+
+public enum DependencyCondition
+{
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+public sealed record ServiceDependency(string Service, DependencyCondition Condition = DependencyCondition.ServiceStarted);
