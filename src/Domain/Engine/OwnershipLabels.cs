@@ -7,13 +7,15 @@ public static class OwnershipLabels
     public const string Service = "deploydeck.service";
     public const string Revision = "deploydeck.revision";
     public const string Phase = "deploydeck.phase";
+    public const string Plan = "deploydeck.plan";
     public const string Managed = "deploydeck.managed";
 
-    public static IReadOnlyDictionary<string, string> For(Guid rolloutId, string phase, string service, Guid revisionId) =>
+    public static IReadOnlyDictionary<string, string> For(Guid rolloutId, Guid planId, string phase, string service, Guid revisionId) =>
         new Dictionary<string, string>
         {
             [Managed] = "true",
             [Rollout] = rolloutId.ToString(),
+            [Plan] = planId.ToString(),
             [Phase] = phase,
             [Service] = service,
             [Revision] = revisionId.ToString(),

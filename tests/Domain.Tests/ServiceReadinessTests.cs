@@ -1,0 +1,78 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Rollouts;
+using DeployDeck.Domain.Units;
+
+namespace DeployDeck.Domain.Tests;
+
+public sealed class ServiceReadinessTests
+{
+    private static readonly HealthCheck Check = new(["CMD", "true"], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), 3, TimeSpan.FromSeconds(10));
+
+    private static ServiceSpec Spec(HealthCheck? hc) => new()
+    {
+        Name = "api",
+        Image = "probe",
+        HealthCheck = hc,
+        Resources = new ResourceLimits(MemorySize.Parse("64m"), null, null, null),
+    };
+
+    private static ContainerObservation Seen(string status = "running", HealthStatus health = HealthStatus.None, bool oom = false, int exit = 0) => new()
+    {
+        Id = "c1",
+        Name = "api",
+        ImageId = "sha256:1",
+        Status = status,
+        Running = status == "running",
+        Health = health,
+        OomKilled = oom,
+        ExitCode = exit,
+        RestartPolicy = "no",
+    };
+
+    [Fact]
+    public void Running_service_without_health_check_is_ready() =>
+        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(Spec(null), Seen(), TimeSpan.Zero).Readiness);
+
+    [Fact]
+    public void Running_service_with_health_check_waits_until_healthy()
+    {
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Starting), TimeSpan.FromSeconds(5)).Readiness);
+        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Healthy), TimeSpan.FromSeconds(5)).Readiness);
+    }
+
+    [Fact]
+    public void Service_still_starting_after_start_period_plus_retries_times_interval_fails()
+    {
+        // 10 s start period + 3 × 2 s + 1 s timeout = 17 s
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Starting), TimeSpan.FromSeconds(16.9)).Readiness);
+        var verdict = ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Starting), TimeSpan.FromSeconds(17.1));
+        Assert.Equal(Readiness.Failed, verdict.Readiness);
+        Assert.Contains("deadline 17s", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Oom_killed_container_fails_naming_its_limit()
+    {
+        var verdict = ServiceReadiness.Evaluate(Spec(null), Seen("exited", oom: true, exit: 137), TimeSpan.Zero);
+        Assert.Equal(Readiness.Failed, verdict.Readiness);
+        Assert.Contains("OOM", verdict.Reason, StringComparison.Ordinal);
+        Assert.Contains("64 MB", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exited_container_fails_with_its_exit_code()
+    {
+        var verdict = ServiceReadiness.Evaluate(Spec(null), Seen("exited", exit: 3), TimeSpan.Zero);
+        Assert.Equal(Readiness.Failed, verdict.Readiness);
+        Assert.Contains("exit code 3", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Vanished_container_fails() =>
+        Assert.Equal(Readiness.Failed, ServiceReadiness.Evaluate(Spec(null), null, TimeSpan.Zero).Readiness);
+
+    [Fact]
+    public void Unhealthy_container_fails() =>
+        Assert.Equal(Readiness.Failed, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Unhealthy), TimeSpan.FromSeconds(1)).Readiness);
+}
