@@ -1,0 +1,136 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace DeployDeck.Infrastructure.Data.Configurations;
+
+internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerHost>
+{
+    public void Configure(EntityTypeBuilder<DockerHost> b)
+    {
+        b.ToTable("hosts");
+        b.Property(h => h.Name).HasMaxLength(100);
+        b.Property(h => h.Endpoint).HasMaxLength(500);
+        b.HasIndex(h => h.Name).IsUnique();
+    }
+}
+
+internal sealed class PlanConfiguration : IEntityTypeConfiguration<Plan>
+{
+    public void Configure(EntityTypeBuilder<Plan> b)
+    {
+        b.ToTable("plans");
+        b.Property(p => p.Name).HasMaxLength(100);
+        b.HasIndex(p => p.Name).IsUnique();
+        b.HasMany(p => p.Revisions).WithOne().HasForeignKey(r => r.PlanId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class PlanRevisionConfiguration : IEntityTypeConfiguration<PlanRevision>
+{
+    public void Configure(EntityTypeBuilder<PlanRevision> b)
+    {
+        b.ToTable("plan_revisions");
+        b.HasIndex(r => new { r.PlanId, r.Number }).IsUnique();
+        b.Property(r => r.CreatedBy).HasMaxLength(256);
+        b.HasMany(r => r.Phases).WithOne().HasForeignKey(p => p.RevisionId).OnDelete(DeleteBehavior.Cascade);
+        b.Navigation(r => r.Phases).AutoInclude();
+    }
+}
+
+internal sealed class PlanPhaseConfiguration : IEntityTypeConfiguration<PlanPhase>
+{
+    public void Configure(EntityTypeBuilder<PlanPhase> b)
+    {
+        b.ToTable("plan_phases");
+        b.Property(p => p.Name).HasMaxLength(100);
+        b.HasIndex(p => new { p.RevisionId, p.Order }).IsUnique();
+        b.HasMany(p => p.Services).WithOne().HasForeignKey(s => s.PhaseId).OnDelete(DeleteBehavior.Cascade);
+        b.Navigation(p => p.Services).AutoInclude();
+    }
+}
+
+internal sealed class PlanServiceConfiguration : IEntityTypeConfiguration<PlanService>
+{
+    public void Configure(EntityTypeBuilder<PlanService> b)
+    {
+        b.ToTable("service_specs");
+        b.Property(s => s.Name).HasMaxLength(63);
+        b.Property(s => s.Image).HasMaxLength(500);
+        b.Property(s => s.Command).AsJson();
+        b.Property(s => s.Entrypoint).AsJson();
+        b.Property(s => s.Environment).AsJson();
+        b.Property(s => s.Ports).AsJson();
+        b.Property(s => s.Labels).AsJson();
+        b.Property(s => s.HealthCheck).AsJson();
+        b.Property(s => s.DependsOn).AsJson();
+    }
+}
+
+internal sealed class RolloutConfiguration : IEntityTypeConfiguration<Rollout>
+{
+    public void Configure(EntityTypeBuilder<Rollout> b)
+    {
+        b.ToTable("rollouts");
+        b.Property(r => r.StartedBy).HasMaxLength(256);
+        b.Property(r => r.Version).IsRowVersion();
+        b.HasOne(r => r.Plan).WithMany().HasForeignKey(r => r.PlanId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne(r => r.PlanRevision).WithMany().HasForeignKey(r => r.PlanRevisionId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne(r => r.Host).WithMany().HasForeignKey(r => r.HostId).OnDelete(DeleteBehavior.Restrict);
+        b.HasMany(r => r.Phases).WithOne().HasForeignKey(p => p.RolloutId).OnDelete(DeleteBehavior.Cascade);
+        b.HasMany(r => r.Services).WithOne().HasForeignKey(s => s.RolloutId).OnDelete(DeleteBehavior.Cascade);
+        b.HasMany(r => r.Events).WithOne().HasForeignKey(e => e.RolloutId).OnDelete(DeleteBehavior.Cascade);
+        b.HasIndex(r => new { r.HostId, r.State });
+        // One rollout per host at a time, even when two starts race.
+        b.HasIndex(r => r.HostId).IsUnique()
+            .HasFilter("\"State\" IN ('Queued', 'Running', 'AwaitingApproval', 'Paused', 'RollingBack')")
+            .HasDatabaseName("IX_rollouts_one_active_per_host");
+        b.HasIndex(r => r.CreatedAt);
+    }
+}
+
+internal sealed class RolloutPhaseConfiguration : IEntityTypeConfiguration<RolloutPhase>
+{
+    public void Configure(EntityTypeBuilder<RolloutPhase> b)
+    {
+        b.ToTable("rollout_phases");
+        b.Property(p => p.Name).HasMaxLength(100);
+        b.HasIndex(p => new { p.RolloutId, p.Index }).IsUnique();
+    }
+}
+
+internal sealed class RolloutServiceConfiguration : IEntityTypeConfiguration<RolloutService>
+{
+    public void Configure(EntityTypeBuilder<RolloutService> b)
+    {
+        b.ToTable("rollout_services");
+        b.Property(s => s.Name).HasMaxLength(63);
+        b.Property(s => s.ContainerId).HasMaxLength(100);
+        b.HasIndex(s => new { s.RolloutId, s.Name }).IsUnique();
+    }
+}
+
+internal sealed class RolloutEventConfiguration : IEntityTypeConfiguration<RolloutEvent>
+{
+    public void Configure(EntityTypeBuilder<RolloutEvent> b)
+    {
+        b.ToTable("rollout_events");
+        b.Property(e => e.Kind).HasMaxLength(60);
+        b.Property(e => e.Key).HasMaxLength(300);
+        b.Property(e => e.Actor).HasMaxLength(256);
+        b.HasIndex(e => new { e.RolloutId, e.Id });
+        b.HasIndex(e => new { e.RolloutId, e.Key }).IsUnique().HasFilter("\"Key\" IS NOT NULL");
+    }
+}
+
+internal sealed class ApiTokenConfiguration : IEntityTypeConfiguration<ApiToken>
+{
+    public void Configure(EntityTypeBuilder<ApiToken> b)
+    {
+        b.ToTable("api_tokens");
+        b.Property(t => t.Name).HasMaxLength(100);
+        b.Property(t => t.Hash).HasMaxLength(64);
+        b.Property(t => t.Prefix).HasMaxLength(16);
+        b.HasIndex(t => t.Hash).IsUnique();
+        b.HasIndex(t => t.UserId);
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Infrastructure.Data;
+
+public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> options)
+    : IdentityDbContext<IdentityUser>(options)
+{
+    public DbSet<DockerHost> Hosts => Set<DockerHost>();
+
+    public DbSet<Plan> Plans => Set<Plan>();
+
+    public DbSet<PlanRevision> PlanRevisions => Set<PlanRevision>();
+
+    public DbSet<Rollout> Rollouts => Set<Rollout>();
+
+    public DbSet<RolloutPhase> RolloutPhases => Set<RolloutPhase>();
+
+    public DbSet<RolloutService> RolloutServices => Set<RolloutService>();
+
+    public DbSet<RolloutEvent> RolloutEvents => Set<RolloutEvent>();
+
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(DeployDeckDbContext).Assembly);
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Enums as text: readable in psql and stable when members are added.
+        configurationBuilder.Properties<Enum>().HaveConversion<string>().HaveMaxLength(40);
+    }
+}

@@ -1,0 +1,237 @@
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Rollouts;
+
+namespace DeployDeck.Infrastructure.Data;
+
+/// <summary>A Docker engine DeployDeck deploys to.</summary>
+public sealed class DockerHost
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string Name { get; set; }
+
+    /// <summary>unix:///var/run/docker.sock, tcp://host:2375 …</summary>
+    public required string Endpoint { get; set; }
+
+    public string? Description { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public sealed class Plan
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string Name { get; set; }
+
+    public string? Description { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public List<PlanRevision> Revisions { get; set; } = [];
+}
+
+/// <summary>An immutable version of a plan. Every save adds one; a rollout pins the one it ran.</summary>
+public sealed class PlanRevision
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid PlanId { get; set; }
+
+    public int Number { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public required string CreatedBy { get; set; }
+
+    public long? StackBudgetBytes { get; set; }
+
+    public List<PlanPhase> Phases { get; set; } = [];
+}
+
+public sealed class PlanPhase
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid RevisionId { get; set; }
+
+    public int Order { get; set; }
+
+    public required string Name { get; set; }
+
+    public RiskLevel Risk { get; set; }
+
+    public long? MemoryBudgetBytes { get; set; }
+
+    public long? CpuBudgetNanos { get; set; }
+
+    public int SoakSeconds { get; set; }
+
+    public PromotionMode Promotion { get; set; }
+
+    public FailurePolicy OnFailure { get; set; }
+
+    public List<PlanService> Services { get; set; } = [];
+}
+
+/// <summary>A service spec of one phase. Collections are stored as jsonb: they are read and written whole.</summary>
+public sealed class PlanService
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid PhaseId { get; set; }
+
+    public int Order { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string Image { get; set; }
+
+    public List<string>? Command { get; set; }
+
+    public List<string>? Entrypoint { get; set; }
+
+    public Dictionary<string, string> Environment { get; set; } = [];
+
+    public List<PortMapping> Ports { get; set; } = [];
+
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    public long? MemoryLimitBytes { get; set; }
+
+    public long? MemoryReservationBytes { get; set; }
+
+    public long? MemorySwapBytes { get; set; }
+
+    public long? NanoCpus { get; set; }
+
+    public RestartMode RestartMode { get; set; }
+
+    public int RestartMaxRetries { get; set; }
+
+    public HealthCheckDocument? HealthCheck { get; set; }
+
+    public List<ServiceDependency> DependsOn { get; set; } = [];
+}
+
+public sealed record HealthCheckDocument(List<string> Test, double IntervalSeconds, double TimeoutSeconds, int Retries, double StartPeriodSeconds);
+
+public sealed class Rollout
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid PlanId { get; set; }
+
+    public Plan? Plan { get; set; }
+
+    public Guid PlanRevisionId { get; set; }
+
+    public PlanRevision? PlanRevision { get; set; }
+
+    public Guid HostId { get; set; }
+
+    public DockerHost? Host { get; set; }
+
+    public RolloutState State { get; set; }
+
+    public int CurrentPhase { get; set; }
+
+    public required string StartedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public string? Error { get; set; }
+
+    /// <summary>PostgreSQL's xmin: two writers of one rollout cannot both win.</summary>
+    public uint Version { get; set; }
+
+    public List<RolloutPhase> Phases { get; set; } = [];
+
+    public List<RolloutService> Services { get; set; } = [];
+
+    public List<RolloutEvent> Events { get; set; } = [];
+}
+
+public sealed class RolloutPhase
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid RolloutId { get; set; }
+
+    public int Index { get; set; }
+
+    public required string Name { get; set; }
+
+    public PhaseState State { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+}
+
+public sealed class RolloutService
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid RolloutId { get; set; }
+
+    public int PhaseIndex { get; set; }
+
+    public required string Name { get; set; }
+
+    public string? ContainerId { get; set; }
+
+    public ServiceState State { get; set; }
+
+    public string? Detail { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>One step of a rollout as it happened. Append-only; <see cref="Key"/> makes a repeated step record once.</summary>
+public sealed class RolloutEvent
+{
+    public long Id { get; set; }
+
+    public Guid RolloutId { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public required string Kind { get; set; }
+
+    public string? Phase { get; set; }
+
+    public string? Service { get; set; }
+
+    public required string Message { get; set; }
+
+    public string? Actor { get; set; }
+
+    /// <summary>Idempotency key, unique per rollout: a re-run job that repeats a step does not record it twice.</summary>
+    public string? Key { get; set; }
+}
+
+/// <summary>A personal API token. Only its SHA-256 hash is stored.</summary>
+public sealed class ApiToken
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string UserId { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string Hash { get; set; }
+
+    /// <summary>The first characters, so a user can tell tokens apart without the secret.</summary>
+    public required string Prefix { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? LastUsedAt { get; set; }
+
+    public DateTimeOffset? RevokedAt { get; set; }
+}

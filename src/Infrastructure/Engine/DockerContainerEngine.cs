@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Net;
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Options;
+
+namespace DeployDeck.Infrastructure.Engine;
+
+/// <summary>
+/// The Docker Engine API behind <see cref="IContainerEngine"/>. Docker's wire types stay in here: callers see
+/// <see cref="ContainerRequest"/> and <see cref="ContainerObservation"/> only. Every call has a timeout.
+/// </summary>
+public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOptions> options) : IContainerEngine
+{
+    private readonly TimeSpan _timeout = options.Value.RequestTimeout;
+
+    public async Task<string> CreateAsync(ContainerRequest request, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        var response = await client.Containers.CreateContainerAsync(ToParameters(request), cts.Token);
+        return response.ID;
+    }
+
+    public async Task StartAsync(string containerId, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        await client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), cts.Token);
+    }
+
+    public async Task<ContainerObservation?> InspectAsync(string containerId, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        try
+        {
+            return ToObservation(await client.Containers.InspectContainerAsync(containerId, cts.Token));
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<ContainerSummary>> ListAsync(IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        var found = await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true),
+            },
+        }, cts.Token);
+        return found.Select(c => new ContainerSummary(
+            c.ID,
+            c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID[..12],
+            c.State,
+            new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>()))).ToList();
+    }
+
+    public async Task StopAsync(string containerId, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken, grace);
+        try
+        {
+            await client.Containers.StopContainerAsync(containerId, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)grace.TotalSeconds }, cts.Token);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+    }
+
+    public async Task RemoveAsync(string containerId, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        try
+        {
+            await client.Containers.RemoveContainerAsync(containerId, new ContainerRemoveParameters { Force = true }, cts.Token);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict && (ex.ResponseBody ?? "").Contains("already in progress", StringComparison.Ordinal))
+        {
+            // a removal by someone else is under way: the container goes either way
+        }
+    }
+
+    public async Task<EngineInfo> InfoAsync(CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        var info = await client.System.GetSystemInfoAsync(cts.Token);
+        return new EngineInfo(info.ServerVersion, (int)info.NCPU, info.MemTotal, info.DockerRootDir, (int)info.ContainersRunning);
+    }
+
+    private CancellationTokenSource Timeout(CancellationToken cancellationToken, TimeSpan extra = default)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(_timeout + extra);
+        return cts;
+    }
+
+    internal static CreateContainerParameters ToParameters(ContainerRequest request)
+    {
+        var s = request.Service;
+        var labels = new Dictionary<string, string>(s.Labels);
+        foreach (var (k, v) in request.Labels)
+            labels[k] = v;
+        var limits = s.Resources;
+        var swap = limits.MemorySwapLimit?.Bytes ?? limits.MemoryLimit?.Bytes ?? 0; // swap = limit: no swap, as the runbook says
+
+        return new CreateContainerParameters
+        {
+            Name = request.Name,
+            Image = s.Image,
+            Cmd = s.Command?.ToList()!,
+            Entrypoint = s.Entrypoint?.ToList()!,
+            Env = s.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
+            Labels = labels,
+            ExposedPorts = s.Ports.ToDictionary(p => $"{p.ContainerPort}/{p.Protocol}", _ => new EmptyStruct()),
+            Healthcheck = s.HealthCheck is { } hc
+                ? new HealthcheckConfig
+                {
+                    Test = hc.Test.ToList(),
+                    Interval = hc.Interval,
+                    Timeout = hc.Timeout,
+                    StartPeriod = hc.StartPeriod,
+                    Retries = hc.Retries,
+                }
+                : null,
+            HostConfig = new HostConfig
+            {
+                Memory = limits.MemoryLimit?.Bytes ?? 0,
+                MemoryReservation = limits.MemoryReservation?.Bytes ?? 0,
+                MemorySwap = limits.MemoryLimit is null && limits.MemorySwapLimit is null ? 0 : swap,
+                NanoCPUs = limits.Cpus?.NanoCpus ?? 0,
+                RestartPolicy = new Docker.DotNet.Models.RestartPolicy
+                {
+                    Name = s.Restart.Mode switch
+                    {
+                        RestartMode.Always => RestartPolicyKind.Always,
+                        RestartMode.UnlessStopped => RestartPolicyKind.UnlessStopped,
+                        RestartMode.OnFailure => RestartPolicyKind.OnFailure,
+                        _ => RestartPolicyKind.No,
+                    },
+                    MaximumRetryCount = s.Restart.Mode == RestartMode.OnFailure ? s.Restart.MaxRetries : 0,
+                },
+                PortBindings = s.Ports.Where(p => p.HostPort is not null).GroupBy(p => $"{p.ContainerPort}/{p.Protocol}")
+                    .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(p => new PortBinding
+                    {
+                        HostIP = p.HostIp ?? "",
+                        HostPort = p.HostPort!.Value.ToString(CultureInfo.InvariantCulture),
+                    }).ToList()),
+            },
+        };
+    }
+
+    internal static ContainerObservation ToObservation(ContainerInspectResponse c)
+    {
+        var state = c.State ?? new State { Status = "unknown" };
+        var host = c.HostConfig ?? new HostConfig();
+        var config = c.Config ?? new ContainerConfig();
+        return Map(c, state, host, config);
+    }
+
+    private static ContainerObservation Map(ContainerInspectResponse c, State state, HostConfig host, ContainerConfig config) => new()
+    {
+        Id = c.ID,
+        Name = c.Name.TrimStart('/'),
+        ImageId = c.Image,
+        Status = state.Status,
+        Running = state.Running,
+        OomKilled = state.OOMKilled,
+        ExitCode = (int)state.ExitCode,
+        RestartCount = (int)c.RestartCount,
+        Health = state.Health?.Status switch
+        {
+            "healthy" => HealthStatus.Healthy,
+            "unhealthy" => HealthStatus.Unhealthy,
+            "starting" => HealthStatus.Starting,
+            _ => HealthStatus.None,
+        },
+        StartedAt = ParseTime(state.StartedAt),
+        FinishedAt = ParseTime(state.FinishedAt),
+        MemoryLimit = host.Memory,
+        MemoryReservation = host.MemoryReservation,
+        MemorySwap = host.MemorySwap,
+        NanoCpus = host.NanoCPUs,
+        RestartPolicy = host.RestartPolicy?.Name switch
+        {
+            RestartPolicyKind.Always => "always",
+            RestartPolicyKind.UnlessStopped => "unless-stopped",
+            RestartPolicyKind.OnFailure => "on-failure",
+            _ => "no",
+        },
+        RestartMaxRetries = (int)(host.RestartPolicy?.MaximumRetryCount ?? 0),
+        HealthTest = config.Healthcheck?.Test?.ToList(),
+        Labels = new Dictionary<string, string>(config.Labels ?? new Dictionary<string, string>()),
+    };
+
+    // The engine reports "0001-01-01T00:00:00Z" for "never".
+    private static DateTimeOffset? ParseTime(string? value) =>
+        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1 ? t : null;
+}
