@@ -1,0 +1,102 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
+using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Worker.Live;
+using DeployDeck.Worker.Rollouts;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Serilog;
+
+namespace DeployDeck.Worker.Hosting;
+
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Hangfire workers. Hangfire's default (5 × cores) is sized for big servers, not a 2-core droplet.</summary>
+    public int HangfireWorkers { get; set; } = 4;
+}
+
+public static class WorkerServiceCollectionExtensions
+{
+    public static void AddWorkerLogging(this HostApplicationBuilder builder) =>
+        builder.Services.AddSerilog((services, lc) => lc
+            .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Services(services)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("App", "worker")
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+
+    public static IServiceCollection AddWorkerServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddDeployDeckData(configuration);
+        services.AddContainerEngine(configuration);
+
+        services.AddOptions<LiveOptions>().Bind(configuration.GetSection(LiveOptions.Section))
+            .Validate(o => o.WorkerKey.Length >= 32, "Live:WorkerKey must be set to a shared secret of at least 32 characters (the same as Web's)")
+            .ValidateOnStart();
+        services.AddSingleton<SignalRLivePublisher>();
+        services.AddSingleton<ILivePublisher>(sp => sp.GetRequiredService<SignalRLivePublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<SignalRLivePublisher>());
+
+        services.AddOptions<RolloutOptions>().Bind(configuration.GetSection(RolloutOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
+        services.AddSingleton<RolloutRecorder>();
+        services.AddScoped<IRolloutJobs, RolloutJobs>();
+
+        services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
+        services.AddHangfireServer((sp, o) =>
+        {
+            o.WorkerCount = sp.GetRequiredService<IOptions<WorkerOptions>>().Value.HangfireWorkers;
+            o.Queues = [JobQueues.Rollouts, JobQueues.Default];
+            o.ShutdownTimeout = TimeSpan.FromSeconds(15);
+        });
+        return services;
+    }
+
+    /// <summary>PostgreSQL (with Web's migrations applied) and the Docker engine must answer before the Worker takes jobs.</summary>
+    public static async Task VerifyDependenciesAsync(this IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Startup");
+        var dbFactory = services.GetRequiredService<IDbContextFactory<DeployDeckDbContext>>();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                if (pending.Count == 0)
+                    break;
+                if (DateTimeOffset.UtcNow > deadline)
+                    throw new StartupException($"the database has {pending.Count} migration(s) not applied; start Web first (it applies them)");
+                logger.LogInformation("Waiting for Web to apply {Count} migration(s)", pending.Count);
+            }
+            catch (NpgsqlException ex)
+            {
+                if (DateTimeOffset.UtcNow > deadline)
+                    throw new StartupException($"PostgreSQL is not reachable ({ex.Message}); check ConnectionStrings__DeployDeck or start it with ./deploydeck up");
+                logger.LogWarning("PostgreSQL not reachable yet: {Reason}", ex.Message);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+
+        var engine = services.GetRequiredService<IContainerEngine>();
+        try
+        {
+            var info = await engine.InfoAsync(cancellationToken);
+            logger.LogInformation("Docker engine {Version}: {Cpus} CPUs, {Memory} MB", info.ServerVersion, info.CpuCount, info.MemoryTotal / 1024 / 1024);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var endpoint = services.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint;
+            throw new StartupException($"the Docker engine at {endpoint} is not reachable ({ex.Message}); start dockerd, or set Docker__Endpoint / DOCKER_HOST");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Rollouts;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Jobs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace DeployDeck.Worker.Rollouts;
+
+/// <summary>
+/// Drives a rollout level-wise: every step reads what the database says should be and what the engine
+/// really has (containers labelled with rollout and service), and does only what is missing. A job that
+/// runs again after a crash therefore continues where the last one stopped, without a second container.
+/// </summary>
+public sealed class RolloutJobs(
+    IDbContextFactory<DeployDeckDbContext> dbFactory,
+    IContainerEngine engine,
+    RolloutRecorder recorder,
+    IConfiguration configuration,
+    IOptions<RolloutOptions> options,
+    TimeProvider time,
+    ILogger<RolloutJobs> logger) : IRolloutJobs
+{
+    private readonly RolloutOptions _options = options.Value;
+
+    public async Task DriveAsync(Guid rolloutId, CancellationToken cancellationToken)
+    {
+        await using var held = await RolloutLock.TryAcquireAsync(DataServiceCollectionExtensions.RequireConnectionString(configuration), rolloutId, cancellationToken);
+        if (held is null)
+        {
+            logger.LogInformation("Rollout {RolloutId} is driven by another worker; this run stops", rolloutId);
+            return;
+        }
+
+        try
+        {
+            await DriveLockedAsync(rolloutId, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw; // shutdown: Hangfire hands the job to the next worker, which resumes level-wise
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Rollout {RolloutId} failed unexpectedly", rolloutId);
+            await SetStateAsync(rolloutId, RolloutState.Failed, cancellationToken, error: ex.Message);
+            await recorder.RecordAsync(rolloutId, "rollout.failed", $"Stopped by an internal error: {ex.Message}", cancellationToken, key: "rollout:failed");
+        }
+    }
+
+    private async Task DriveLockedAsync(Guid rolloutId, CancellationToken ct)
+    {
+        while (true)
+        {
+            Rollout? rollout;
+            PlanSpec plan;
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            {
+                rollout = await db.Rollouts.AsNoTracking()
+                    .Include(r => r.PlanRevision)
+                    .FirstOrDefaultAsync(r => r.Id == rolloutId, ct);
+                if (rollout is null)
+                {
+                    logger.LogWarning("Rollout {RolloutId} does not exist", rolloutId);
+                    return;
+                }
+
+                plan = rollout.PlanRevision!.ToSpec();
+            }
+
+            switch (rollout.State)
+            {
+                case RolloutState.Queued:
+                    await SetStateAsync(rolloutId, RolloutState.Running, ct);
+                    await recorder.RecordAsync(rolloutId, "rollout.started", $"Rollout started by {rollout.StartedBy}: {plan.Phases.Count} phase(s), {plan.AllServices.Count()} service(s)", ct, key: "rollout:started");
+                    continue;
+                case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
+                    await SetStateAsync(rolloutId, RolloutState.Succeeded, ct);
+                    await recorder.RecordAsync(rolloutId, "rollout.succeeded", "Every phase passed", ct, key: "rollout:succeeded");
+                    return;
+                case RolloutState.Running:
+                    if (!await RunPhaseAsync(rollout, plan, rollout.CurrentPhase, ct))
+                        return;
+                    continue;
+                default:
+                    return; // final, or waiting for a person (approval, pause)
+            }
+        }
+    }
+
+    /// <returns>Whether the rollout goes on to the next phase now.</returns>
+    private async Task<bool> RunPhaseAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
+    {
+        var phase = plan.Phases[index];
+        await SetPhaseStateAsync(rollout.Id, index, PhaseState.Deploying, ct);
+        await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s)", ct, phase: phase.Name, key: $"phase:{index}:started");
+
+        string? failure = null;
+        using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
+        foreach (var wave in StartOrder.Waves(phase))
+        {
+            var results = await Task.WhenAll(wave.Select(async service =>
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    return await DeployServiceAsync(rollout, phase, service, ct);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            failure = results.FirstOrDefault(r => r is not null);
+            if (failure is not null)
+                break;
+        }
+
+        if (failure is null)
+        {
+            await SetPhaseStateAsync(rollout.Id, index, PhaseState.Passed, ct);
+            await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct, phase: phase.Name, key: $"phase:{index}:passed");
+            await RemovePreviousContainersAsync(rollout, phase, ct);
+            return await PromoteAsync(rollout.Id, plan, index, ct);
+        }
+
+        await SetPhaseStateAsync(rollout.Id, index, PhaseState.Failed, ct);
+        await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' failed: {failure}", ct, phase: phase.Name, key: $"phase:{index}:failed");
+        await RollBackAsync(rollout, plan, index, ct);
+        return false;
+    }
+
+    private async Task<bool> PromoteAsync(Guid rolloutId, PlanSpec plan, int index, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, ct);
+        rollout.CurrentPhase = index + 1;
+        var waitsForApproval = index + 1 < plan.Phases.Count && plan.Phases[index].Promotion == PromotionMode.NeedsApproval;
+        if (waitsForApproval)
+            rollout.State = RolloutStateMachine.Transition(rollout.State, RolloutState.AwaitingApproval);
+        await db.SaveChangesAsync(ct);
+        if (waitsForApproval)
+            await recorder.RecordAsync(rolloutId, "phase.awaiting-approval", $"Promotion to '{plan.Phases[index + 1].Name}' waits for an Approver", ct, phase: plan.Phases[index].Name, key: $"phase:{index}:awaiting-approval");
+        return !waitsForApproval;
+    }
+
+    /// <returns>Null when the service is ready; otherwise why it failed.</returns>
+    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, CancellationToken ct)
+    {
+        try
+        {
+            var labels = new Dictionary<string, string>(_options.ExtraLabels);
+            foreach (var (key, value) in OwnershipLabels.For(rollout.Id, rollout.PlanId, phase.Name, service.Name, rollout.PlanRevisionId))
+                labels[key] = value;
+            var existing = await engine.ListAsync(
+                new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Service] = service.Name }, ct);
+
+            string containerId;
+            if (existing.Count == 0)
+            {
+                await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Creating, null, null, ct);
+                containerId = await engine.CreateAsync(new ContainerRequest(OwnershipLabels.ContainerName(rollout.Id, service.Name), service, labels), ct);
+                await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Starting, containerId, null, ct);
+                await recorder.RecordAsync(rollout.Id, "service.created", $"Created {service.Image} ({Describe(service)})", ct, phase.Name, service.Name, $"service:{service.Name}:created");
+            }
+            else
+            {
+                containerId = existing[0].Id;
+                await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Starting, containerId, null, ct);
+            }
+
+            var observed = await engine.InspectAsync(containerId, ct);
+            if (observed is { Status: "created" })
+            {
+                await engine.StartAsync(containerId, ct);
+                await recorder.RecordAsync(rollout.Id, "service.started", "Started", ct, phase.Name, service.Name, $"service:{service.Name}:started");
+                observed = await engine.InspectAsync(containerId, ct);
+            }
+
+            if (observed is not null)
+            {
+                var mismatches = AppliedLimits.Mismatches(service, observed);
+                if (mismatches.Count > 0)
+                    return await ServiceFailedAsync(rollout.Id, phase, service, $"the engine did not apply the plan: {string.Join("; ", mismatches)}", ct);
+                await recorder.RecordAsync(rollout.Id, "service.limits-verified", $"Engine applied {Describe(service)}", ct, phase.Name, service.Name, $"service:{service.Name}:limits-verified");
+            }
+
+            await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.WaitingHealthy, containerId, null, ct);
+            var deadline = (service.HealthCheck?.Deadline ?? _options.StartDeadline) + _options.DeadlineGrace;
+            var began = time.GetUtcNow();
+            while (true)
+            {
+                var waited = time.GetUtcNow() - (observed?.StartedAt is { } s && s > DateTimeOffset.UnixEpoch ? s : began);
+                var verdict = ServiceReadiness.Evaluate(service, observed, waited);
+                if (verdict.Readiness == Readiness.Ready)
+                {
+                    await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Ready, containerId, verdict.Reason, ct);
+                    await recorder.RecordAsync(rollout.Id, "service.ready", $"{Capitalise(verdict.Reason)} after {waited.TotalSeconds:0.0}s", ct, phase.Name, service.Name, $"service:{service.Name}:ready");
+                    return null;
+                }
+
+                if (verdict.Readiness == Readiness.Failed)
+                    return await ServiceFailedAsync(rollout.Id, phase, service, verdict.Reason, ct);
+                if (time.GetUtcNow() - began > deadline)
+                    return await ServiceFailedAsync(rollout.Id, phase, service, $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})", ct);
+
+                await Task.Delay(_options.PollInterval, time, ct);
+                observed = await engine.InspectAsync(containerId, ct);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return await ServiceFailedAsync(rollout.Id, phase, service, ex.Message, ct);
+        }
+    }
+
+    private async Task<string> ServiceFailedAsync(Guid rolloutId, PhaseSpec phase, ServiceSpec service, string reason, CancellationToken ct)
+    {
+        await SetServiceStateAsync(rolloutId, service.Name, ServiceState.Failed, null, reason, ct);
+        await recorder.RecordAsync(rolloutId, "service.failed", reason, ct, phase.Name, service.Name, $"service:{service.Name}:failed");
+        return $"{service.Name}: {reason}";
+    }
+
+    /// <summary>The new containers go; the previous ones, never touched before a phase passes, keep running.</summary>
+    private async Task RollBackAsync(Rollout rollout, PlanSpec plan, int failedIndex, CancellationToken ct)
+    {
+        var policy = plan.Phases[failedIndex].OnFailure;
+        if (policy == FailurePolicy.Pause)
+        {
+            await SetStateAsync(rollout.Id, RolloutState.Paused, ct);
+            await recorder.RecordAsync(rollout.Id, "rollout.paused", $"Paused after phase '{plan.Phases[failedIndex].Name}' failed: an operator decides", ct, key: "rollout:paused");
+            return;
+        }
+
+        await SetStateAsync(rollout.Id, RolloutState.RollingBack, ct);
+        var phases = policy == FailurePolicy.RollbackAll ? Enumerable.Range(0, failedIndex + 1).Reverse() : [failedIndex];
+        foreach (var index in phases)
+        {
+            var phase = plan.Phases[index];
+            await SetPhaseStateAsync(rollout.Id, index, PhaseState.RollingBack, ct);
+            var created = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
+            foreach (var container in created)
+            {
+                await engine.RemoveAsync(container.Id, ct);
+                var service = container.Labels.GetValueOrDefault(OwnershipLabels.Service) ?? container.Name;
+                await SetServiceStateAsync(rollout.Id, service, ServiceState.Removed, null, "rolled back", ct);
+                await recorder.RecordAsync(rollout.Id, "service.removed", $"Removed new container {container.Name}", ct, phase.Name, service, $"rollback:{service}:removed");
+            }
+
+            await SetPhaseStateAsync(rollout.Id, index, PhaseState.RolledBack, ct);
+            await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed", ct, phase.Name, key: $"phase:{index}:rolled-back");
+        }
+
+        await SetStateAsync(rollout.Id, RolloutState.RolledBack, ct);
+        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", "Rolled back", ct, key: "rollout:rolled-back");
+    }
+
+    /// <summary>Once a phase passed, containers of earlier rollouts of the same plan's services are replaced.</summary>
+    private async Task RemovePreviousContainersAsync(Rollout rollout, PhaseSpec phase, CancellationToken ct)
+    {
+        foreach (var service in phase.Services)
+        {
+            var all = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString(), [OwnershipLabels.Service] = service.Name }, ct);
+            foreach (var previous in all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != rollout.Id.ToString()))
+            {
+                await engine.RemoveAsync(previous.Id, ct);
+                await recorder.RecordAsync(rollout.Id, "service.replaced", $"Removed previous container {previous.Name}", ct, phase.Name, service.Name, $"replace:{previous.Id}");
+            }
+        }
+    }
+
+    private async Task SetStateAsync(Guid rolloutId, RolloutState state, CancellationToken ct, string? error = null)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, ct);
+        if (rollout.State == state || !RolloutStateMachine.CanTransition(rollout.State, state))
+            return;
+        rollout.State = state;
+        var now = time.GetUtcNow();
+        if (state == RolloutState.Running)
+            rollout.StartedAt ??= now;
+        if (RolloutStateMachine.IsFinal(state))
+            rollout.FinishedAt = now;
+        rollout.Error = error ?? rollout.Error;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task SetPhaseStateAsync(Guid rolloutId, int index, PhaseState state, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var phase = await db.RolloutPhases.FirstAsync(p => p.RolloutId == rolloutId && p.Index == index, ct);
+        var now = time.GetUtcNow();
+        phase.State = state;
+        if (state == PhaseState.Deploying)
+            phase.StartedAt ??= now;
+        if (state is PhaseState.Passed or PhaseState.Failed or PhaseState.RolledBack)
+            phase.FinishedAt = now;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task SetServiceStateAsync(Guid rolloutId, string name, ServiceState state, string? containerId, string? detail, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var service = await db.RolloutServices.FirstOrDefaultAsync(s => s.RolloutId == rolloutId && s.Name == name, ct);
+        if (service is null)
+            return;
+        service.State = state;
+        service.ContainerId = containerId ?? service.ContainerId;
+        service.Detail = detail;
+        service.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static string Describe(ServiceSpec s) =>
+        $"memory {s.Resources.MemoryLimit?.ToString() ?? "unlimited"}, reservation {s.Resources.MemoryReservation?.ToString() ?? "none"}, "
+        + $"CPUs {s.Resources.Cpus?.ToString() ?? "unlimited"}, restart {s.Restart}"
+        + (s.HealthCheck is null ? "" : ", health check");
+
+    private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DeployDeck.Worker.Rollouts;
+
+public sealed class RolloutOptions
+{
+    public const string Section = "Rollouts";
+
+    /// <summary>How often a waiting service is inspected.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a service without a health check may take to be running.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StartDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Added to a health check's own deadline before the phase gives up: nothing waits forever.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan DeadlineGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Services of one wave started at once; a small host must not start 37 at a time.</summary>
+    [Range(1, 32)]
+    public int MaxParallelStarts { get; set; } = 4;
+
+    /// <summary>Labels added to every container DeployDeck creates (a team, a cost centre; tests mark theirs).</summary>
+    public Dictionary<string, string> ExtraLabels { get; set; } = [];
+}

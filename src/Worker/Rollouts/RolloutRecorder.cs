@@ -1,0 +1,55 @@
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Live;
+using DeployDeck.Worker.Live;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace DeployDeck.Worker.Rollouts;
+
+/// <summary>Appends a rollout's steps to its record (once per key), logs them, and pushes them live.</summary>
+public sealed class RolloutRecorder(
+    IDbContextFactory<DeployDeckDbContext> dbFactory,
+    ILivePublisher live,
+    TimeProvider time,
+    ILogger<RolloutRecorder> logger)
+{
+    public async Task RecordAsync(
+        Guid rolloutId, string kind, string message, CancellationToken cancellationToken,
+        string? phase = null, string? service = null, string? key = null)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (key is not null && await db.RolloutEvents.AnyAsync(e => e.RolloutId == rolloutId && e.Key == key, cancellationToken))
+            return;
+
+        var recorded = new RolloutEvent
+        {
+            RolloutId = rolloutId,
+            At = time.GetUtcNow(),
+            Kind = kind,
+            Phase = phase,
+            Service = service,
+            Message = message,
+            Key = key,
+        };
+        db.RolloutEvents.Add(recorded);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return; // a concurrent run recorded the same step
+        }
+
+        logger.LogInformation("Rollout {RolloutId} {Kind} {Phase} {Service}: {Message}", rolloutId, kind, phase, service, message);
+
+        var state = await db.Rollouts.Where(r => r.Id == rolloutId).Select(r => r.State).FirstAsync(cancellationToken);
+        var phaseState = phase is null ? null
+            : (await db.RolloutPhases.Where(p => p.RolloutId == rolloutId && p.Name == phase).Select(p => (object?)p.State).FirstOrDefaultAsync(cancellationToken))?.ToString();
+        var serviceState = service is null ? null
+            : (await db.RolloutServices.Where(s => s.RolloutId == rolloutId && s.Name == service).Select(s => (object?)s.State).FirstOrDefaultAsync(cancellationToken))?.ToString();
+        await live.PublishAsync(
+            new RolloutEventMessage(rolloutId, recorded.Id, recorded.At, kind, phase, service, message, state.ToString(), phaseState, serviceState),
+            cancellationToken);
+    }
+}
