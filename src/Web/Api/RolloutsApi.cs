@@ -1,0 +1,47 @@
+using System.Security.Claims;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Rollouts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Web.Api;
+
+public sealed record StartRolloutRequest(Guid PlanId, Guid HostId);
+
+public sealed record StartRolloutResponse(Guid Id, string Url);
+
+public static class RolloutsApi
+{
+    public static RouteGroupBuilder MapRolloutsApi(this RouteGroupBuilder api)
+    {
+        var rollouts = api.MapGroup("/rollouts").WithTags("Rollouts");
+
+        rollouts.MapGet("/", async (IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct, int page = 1, int pageSize = 50) =>
+        {
+            pageSize = Math.Clamp(pageSize, 1, 200);
+            page = Math.Max(page, 1);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            return TypedResults.Ok(await RolloutQueries.RecentAsync(db, (page - 1) * pageSize, pageSize, ct));
+        });
+
+        rollouts.MapGet("/{id:guid}", async Task<Results<Ok<RolloutView>, ProblemHttpResult>> (Guid id, IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var view = await RolloutQueries.GetAsync(db, id, ct);
+            return view is null ? ApiResults.Problem(404, "Unknown rollout", $"There is no rollout {id}.") : TypedResults.Ok(view);
+        });
+
+        // The role is checked by the launcher too, so the UI and the API cannot disagree.
+        rollouts.MapPost("/", async Task<Results<Created<StartRolloutResponse>, ProblemHttpResult>> (
+            StartRolloutRequest? request, RolloutLauncher launcher, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            if (request is null || request.PlanId == Guid.Empty || request.HostId == Guid.Empty)
+                return ApiResults.Problem(400, "Missing fields", "Send {\"planId\": \"…\", \"hostId\": \"…\"}.");
+            var (id, refusal) = await launcher.StartAsync(request.PlanId, request.HostId, user, ct);
+            if (refusal is not null)
+                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+            return TypedResults.Created($"/api/rollouts/{id}", new StartRolloutResponse(id!.Value, $"/rollouts/{id}"));
+        }).RequireAuthorization(Auth.Policies.Operate);
+        return api;
+    }
+}

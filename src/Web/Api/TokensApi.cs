@@ -1,0 +1,113 @@
+using System.Security.Claims;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Web.Api;
+
+public sealed record CreateTokenRequest(string? Username, string? Password, string? Name);
+
+public sealed record CreatedTokenDto(Guid Id, string Name, string Token, string Prefix, DateTimeOffset CreatedAt);
+
+public sealed record TokenDto(Guid Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+
+public static class TokensApi
+{
+    public static RouteGroupBuilder MapTokensApi(this RouteGroupBuilder api)
+    {
+        var tokens = api.MapGroup("/tokens").WithTags("Tokens");
+
+        // Scripts trade a username and password for a token once; rate-limited and locking like the login form.
+        tokens.MapPost("/", async Task<Results<Created<CreatedTokenDto>, ProblemHttpResult>> (
+            CreateTokenRequest? request, HttpContext http, UserManager<IdentityUser> users, TokenIssuer issuer, FailedLoginThrottle throttle, CancellationToken ct) =>
+        {
+            var address = http.Connection.RemoteIpAddress;
+            if (throttle.RetryAfter(address) is { } wait)
+                return ApiResults.Problem(429, "Too many failed sign-ins", FailedLoginThrottle.Message(wait));
+            if (request is null || string.IsNullOrWhiteSpace(request.Username) || string.IsNullOrEmpty(request.Password))
+                return ApiResults.Problem(400, "Missing fields", "Send {\"username\": \"…\", \"password\": \"…\", \"name\": \"…\"}.");
+            var user = await users.FindByNameAsync(request.Username);
+            if (user is null)
+            {
+                throttle.RecordFailure(address);
+                return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
+            }
+
+            if (await users.IsLockedOutAsync(user))
+            {
+                throttle.RecordFailure(address);
+                return ApiResults.Problem(401, "Sign-in failed", "The account is locked after too many failed attempts; try again later.");
+            }
+
+            if (!await users.CheckPasswordAsync(user, request.Password))
+            {
+                await users.AccessFailedAsync(user);
+                throttle.RecordFailure(address);
+                return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
+            }
+
+            await users.ResetAccessFailedCountAsync(user);
+            var (created, refusal) = await issuer.IssueAsync(user.Id, request.Name, ct);
+            return refusal is not null ? refusal : TypedResults.Created($"/api/tokens/{created!.Id}", created);
+        })
+        .AllowAnonymous();
+
+        tokens.MapGet("/", async (ClaimsPrincipal user, IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
+        {
+            var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            return TypedResults.Ok(await db.ApiTokens.AsNoTracking().Where(t => t.UserId == userId).OrderByDescending(t => t.CreatedAt)
+                .Select(t => new TokenDto(t.Id, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt, t.RevokedAt)).ToListAsync(ct));
+        });
+
+        tokens.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, ClaimsPrincipal user, TokenIssuer issuer, CancellationToken ct) =>
+            await issuer.RevokeAsync(id, user, ct) ? TypedResults.NoContent() : ApiResults.Problem(404, "Unknown token", $"You have no token {id}."));
+        return api;
+    }
+}
+
+/// <summary>Issues and revokes personal API tokens for the API and the tokens page.</summary>
+public sealed class TokenIssuer(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider time, ILogger<TokenIssuer> logger)
+{
+    public const int MaxActivePerUser = 20;
+
+    public async Task<(CreatedTokenDto? Token, ProblemHttpResult? Refusal)> IssueAsync(string userId, string? name, CancellationToken ct)
+    {
+        name = string.IsNullOrWhiteSpace(name) ? "api" : name.Trim();
+        if (name.Length > 100)
+            return (null, ApiResults.Problem(400, "Name too long", "A token name has at most 100 characters."));
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.ApiTokens.CountAsync(t => t.UserId == userId && t.RevokedAt == null, ct) >= MaxActivePerUser)
+            return (null, ApiResults.Problem(409, "Too many tokens", $"A user has at most {MaxActivePerUser} active tokens; revoke one first."));
+
+        var secret = ApiTokens.Generate();
+        var token = new ApiToken
+        {
+            UserId = userId,
+            Name = name,
+            Hash = ApiTokens.Hash(secret),
+            Prefix = ApiTokens.Prefix(secret),
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.ApiTokens.Add(token);
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("API token {TokenId} ({Prefix}…) created for user {UserId}", token.Id, token.Prefix, userId);
+        return (new CreatedTokenDto(token.Id, token.Name, secret, token.Prefix, token.CreatedAt), null);
+    }
+
+    public async Task<bool> RevokeAsync(Guid id, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == id && (t.UserId == userId || user.IsInRole(Roles.Admin)), ct);
+        if (token is null)
+            return false;
+        token.RevokedAt ??= time.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("API token {TokenId} revoked by {User}", id, user.Identity?.Name);
+        return true;
+    }
+}

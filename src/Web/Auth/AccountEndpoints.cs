@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+
+namespace DeployDeck.Web.Auth;
+
+public static class AccountEndpoints
+{
+    /// <summary>The login form posts here (antiforgery-checked); failures are rate-limited and lock the account after 5.</summary>
+    public static void MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var account = app.MapGroup("/account");
+        account.MapPost("/login", async ([FromForm] string username, [FromForm] string password, [FromForm] string? returnUrl,
+                HttpContext http, SignInManager<IdentityUser> signIn, FailedLoginThrottle throttle, ILoggerFactory loggers) =>
+            {
+                var logger = loggers.CreateLogger("DeployDeck.Web.Auth.Login");
+                var target = SafeReturnUrl(returnUrl);
+                if (throttle.RetryAfter(http.Connection.RemoteIpAddress) is not null)
+                    return Results.LocalRedirect($"/login?error=throttled&returnUrl={Uri.EscapeDataString(target)}");
+                var result = await signIn.PasswordSignInAsync(username, password, isPersistent: false, lockoutOnFailure: true);
+                if (result.Succeeded)
+                {
+                    logger.LogInformation("User {User} signed in", username);
+                    return Results.LocalRedirect(target);
+                }
+
+                throttle.RecordFailure(http.Connection.RemoteIpAddress);
+                logger.LogWarning("Failed sign-in for {User} (locked out: {LockedOut})", username, result.IsLockedOut);
+                var error = result.IsLockedOut ? "locked" : "invalid";
+                return Results.LocalRedirect($"/login?error={error}&returnUrl={Uri.EscapeDataString(target)}");
+            })
+            .AllowAnonymous()
+            .ExcludeFromDescription();
+
+        account.MapPost("/logout", async (SignInManager<IdentityUser> signIn) =>
+            {
+                await signIn.SignOutAsync();
+                return Results.LocalRedirect("/login");
+            })
+            .ExcludeFromDescription();
+    }
+
+    private static string SafeReturnUrl(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+            ? returnUrl
+            : "/";
+}

@@ -1,0 +1,93 @@
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Live;
+using DeployDeck.Web.Rollouts;
+using Microsoft.AspNetCore.Components;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Web.Components.Pages;
+
+/// <summary>
+/// Shows a rollout and follows it live: a snapshot from the database, then every event pushed through the
+/// broadcaster triggers a reload, at most a few times a second.
+/// </summary>
+public sealed partial class RolloutDetail
+{
+    private static readonly TimeSpan MinRenderGap = TimeSpan.FromMilliseconds(250);
+
+    private readonly CancellationTokenSource _disposed = new();
+    private RolloutView? _view;
+    private bool _loaded;
+    private bool _live;
+    private Task? _subscription;
+    private int _reloadPending;
+
+    [Parameter]
+    public Guid Id { get; set; }
+
+    [Inject]
+    public required IDbContextFactory<DeployDeckDbContext> DbFactory { get; init; }
+
+    [Inject]
+    public required RolloutBroadcaster Broadcaster { get; init; }
+
+    protected override async Task OnInitializedAsync()
+    {
+        await LoadAsync();
+        _subscription = FollowAsync(_disposed.Token);
+    }
+
+    private async Task LoadAsync()
+    {
+        await using var db = await DbFactory.CreateDbContextAsync(_disposed.Token);
+        _view = await RolloutQueries.GetAsync(db, Id, _disposed.Token);
+        _loaded = true;
+    }
+
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var events = Broadcaster.SubscribeAsync(Id, cancellationToken);
+            _live = true;
+            await InvokeAsync(StateHasChanged);
+            await foreach (var unused in events)
+            {
+                // Coalesce bursts: one reload, a moment later, shows every event that arrived meanwhile.
+                if (Interlocked.Exchange(ref _reloadPending, 1) == 0)
+                    _ = ReloadSoonAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReloadSoonAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(MinRenderGap, cancellationToken);
+            Interlocked.Exchange(ref _reloadPending, 0);
+            await InvokeAsync(async () =>
+            {
+                await LoadAsync();
+                StateHasChanged();
+            });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static double Progress(RolloutPhaseView phase) => phase.Services.Count == 0
+        ? 0
+        : 100.0 * phase.Services.Count(s => s.State is "Ready" or "Removed" or "Failed") / phase.Services.Count;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        if (_subscription is not null)
+            await _subscription.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _disposed.Dispose();
+    }
+}

@@ -1,0 +1,105 @@
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
+using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Live;
+using DeployDeck.Web.Api;
+using DeployDeck.Web.Auth;
+using DeployDeck.Web.Components;
+using Microsoft.EntityFrameworkCore;
+using DeployDeck.Web.Live;
+using DeployDeck.Web.Rollouts;
+using Hangfire;
+using Hangfire.Dashboard;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MudBlazor.Services;
+using Serilog;
+
+namespace DeployDeck.Web.Hosting;
+
+public static class WebServiceCollectionExtensions
+{
+    public static void AddWebLogging(this WebApplicationBuilder builder) =>
+        builder.Services.AddSerilog((services, lc) => lc
+            .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Services(services)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("App", "web")
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+
+    public static IServiceCollection AddWebServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddDeployDeckData(configuration);
+        services.AddContainerEngine(configuration);
+        services.AddDeployDeckAuth(configuration);
+
+        // Web is a Hangfire client only: it enqueues, the Worker runs.
+        services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
+
+        services.AddSignalR();
+        services.AddSingleton<RolloutBroadcaster>();
+        services.AddScoped<RolloutLauncher>();
+        services.AddScoped<TokenIssuer>();
+        services.AddScoped<UserAdministration>();
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddMudServices();
+
+        services.AddOpenApi();
+        services.AddProblemDetails();
+        services.AddHealthChecks()
+            .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
+            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
+            .AddCheck<DockerEngineHealthCheck>("docker", tags: ["ready"]);
+        return services;
+    }
+
+    public static WebApplication MapWebEndpoints(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSerilogRequestLogging();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        // Probes carry no data: up or not, so load balancers and `docker-compose` can ask without a login.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        var api = app.MapGroup("/api");
+        api.MapHostsApi().MapPlansApi().MapRolloutsApi().MapTokensApi().MapUsersApi();
+        app.MapAccountEndpoints();
+        app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new AuthenticatedDashboardFilter()],
+            DisplayStorageConnectionString = false,
+            DashboardTitle = "DeployDeck jobs",
+        }).RequireAuthorization(Policies.Admin);
+
+        app.MapStaticAssets().AllowAnonymous(); // the login page needs its CSS and scripts
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    /// <summary>The endpoint policy does the real check (Admin); this replaces Hangfire's local-requests-only default.</summary>
+    private sealed class AuthenticatedDashboardFilter : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) =>
+            context.GetHttpContext().User.IsInRole(Roles.Admin);
+    }
+
+    private sealed class PostgresHealthCheck(IDbContextFactory<DeployDeckDbContext> dbFactory) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            return await db.Database.CanConnectAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("PostgreSQL does not answer");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Rollouts;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Web.Auth;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace DeployDeck.Web.Rollouts;
+
+/// <summary>Why a rollout was not started, as an HTTP status and a sentence for the user.</summary>
+public sealed record LaunchRefusal(int Status, string Title, string Detail);
+
+/// <summary>
+/// Starts a rollout for the UI and the API alike: checks the caller's role, the plan and the host, records the
+/// rollout with its pinned revision, and enqueues the job that drives it.
+/// </summary>
+public sealed class RolloutLauncher(
+    IDbContextFactory<DeployDeckDbContext> dbFactory,
+    IBackgroundJobClient jobs,
+    TimeProvider time,
+    ILogger<RolloutLauncher> logger)
+{
+    public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
+            return (null, new(StatusCodes.Status403Forbidden, "Not allowed", "Starting a rollout needs the Operator role."));
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == planId, cancellationToken);
+        if (plan is null)
+            return (null, new(StatusCodes.Status404NotFound, "Unknown plan", $"There is no plan {planId}."));
+        var host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId, cancellationToken);
+        if (host is null)
+            return (null, new(StatusCodes.Status404NotFound, "Unknown host", $"There is no host {hostId}."));
+        var revision = await db.PlanRevisions.AsNoTracking().Where(r => r.PlanId == planId)
+            .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
+        if (revision is null)
+            return (null, new(StatusCodes.Status409Conflict, "Empty plan", $"Plan '{plan.Name}' has no revision yet."));
+
+        var spec = revision.ToSpec();
+        var errors = PlanValidation.Validate(spec).Where(i => i.Severity == Severity.Error).ToList();
+        if (errors.Count > 0)
+            return (null, new(StatusCodes.Status422UnprocessableEntity, "The plan is not valid", string.Join("; ", errors)));
+
+        var active = await db.Rollouts.AsNoTracking()
+            .Where(r => r.HostId == hostId && ActiveStates.Contains(r.State))
+            .Select(r => new { r.Id, r.State }).FirstOrDefaultAsync(cancellationToken);
+        if (active is not null)
+            return (null, BusyHost(host.Name, active.Id));
+
+        var now = time.GetUtcNow();
+        var who = user.Identity?.Name ?? "unknown";
+        var rollout = new Rollout
+        {
+            PlanId = planId,
+            PlanRevisionId = revision.Id,
+            HostId = hostId,
+            State = RolloutState.Queued,
+            StartedBy = who,
+            CreatedAt = now,
+            Phases = spec.Phases.Select((p, i) => new RolloutPhase { Index = i, Name = p.Name, State = PhaseState.Pending }).ToList(),
+            Services = spec.Phases.SelectMany((p, i) => p.Services.Select(s => new RolloutService
+            {
+                PhaseIndex = i,
+                Name = s.Name,
+                State = ServiceState.Pending,
+                UpdatedAt = now,
+            })).ToList(),
+            Events =
+            [
+                new RolloutEvent
+                {
+                    At = now,
+                    Kind = "rollout.queued",
+                    Actor = who,
+                    Key = "rollout:queued",
+                    Message = $"{who} started plan '{plan.Name}' revision {revision.Number} on host '{host.Name}'",
+                },
+            ],
+        };
+        db.Rollouts.Add(rollout);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return (null, BusyHost(host.Name, null)); // another start won the race for this host
+        }
+
+        jobs.Enqueue<IRolloutJobs>(j => j.DriveAsync(rollout.Id, CancellationToken.None));
+        logger.LogInformation("Rollout {RolloutId} of plan {Plan} rev {Revision} on host {Host} queued by {User}", rollout.Id, plan.Name, revision.Number, host.Name, who);
+        return (rollout.Id, null);
+    }
+
+    /// <summary>States in which a rollout holds its host: one such rollout per host.</summary>
+    public static readonly RolloutState[] ActiveStates =
+        [RolloutState.Queued, RolloutState.Running, RolloutState.AwaitingApproval, RolloutState.Paused, RolloutState.RollingBack];
+
+    private static LaunchRefusal BusyHost(string host, Guid? active) => new(
+        StatusCodes.Status409Conflict,
+        "Host busy",
+        $"Host '{host}' already has a rollout in progress{(active is null ? "" : $" ({active})")}; one rollout per host at a time.");
+}

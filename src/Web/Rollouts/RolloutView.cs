@@ -1,0 +1,58 @@
+using DeployDeck.Infrastructure.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Web.Rollouts;
+
+public sealed record RolloutServiceView(string Name, string State, string? ContainerId, string? Detail, DateTimeOffset UpdatedAt);
+
+public sealed record RolloutPhaseView(int Index, string Name, string State, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, IReadOnlyList<RolloutServiceView> Services);
+
+public sealed record RolloutEventView(long Id, DateTimeOffset At, string Kind, string? Phase, string? Service, string Message, string? Actor);
+
+/// <summary>A rollout as the API returns it and the rollout page shows it.</summary>
+public sealed record RolloutView(
+    Guid Id,
+    Guid PlanId,
+    string PlanName,
+    int Revision,
+    Guid HostId,
+    string HostName,
+    string State,
+    int CurrentPhase,
+    string StartedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? Error,
+    IReadOnlyList<RolloutPhaseView> Phases,
+    IReadOnlyList<RolloutEventView> Events);
+
+public sealed record RolloutSummary(Guid Id, string PlanName, int Revision, string HostName, string State, string StartedBy, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+
+public static class RolloutQueries
+{
+    public static async Task<RolloutView?> GetAsync(DeployDeckDbContext db, Guid id, CancellationToken cancellationToken)
+    {
+        var r = await db.Rollouts.AsNoTracking().AsSplitQuery()
+            .Include(x => x.Plan).Include(x => x.Host).Include(x => x.PlanRevision)
+            .Include(x => x.Phases).Include(x => x.Services).Include(x => x.Events)
+            .FirstOrDefaultAsync(x => x.Id == id, cancellationToken);
+        if (r is null)
+            return null;
+
+        var phases = r.Phases.OrderBy(p => p.Index).Select(p => new RolloutPhaseView(
+            p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt,
+            r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
+                .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail, s.UpdatedAt)).ToList())).ToList();
+        var events = r.Events.OrderBy(e => e.Id)
+            .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, e.Message, e.Actor)).ToList();
+        return new RolloutView(
+            r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
+            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error, phases, events);
+    }
+
+    public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>
+        db.Rollouts.AsNoTracking().OrderByDescending(r => r.CreatedAt).Skip(skip).Take(take)
+            .Select(r => new RolloutSummary(r.Id, r.Plan!.Name, r.PlanRevision!.Number, r.Host!.Name, r.State.ToString(), r.StartedBy, r.CreatedAt, r.FinishedAt))
+            .ToListAsync(cancellationToken);
+}
