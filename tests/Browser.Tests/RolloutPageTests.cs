@@ -1,0 +1,64 @@
+using DeployDeck.Tests.Shared;
+using Microsoft.Playwright;
+
+namespace DeployDeck.Browser.Tests;
+
+[Collection(BrowserCollection.Name)]
+public sealed class RolloutPageTests(BrowserFixture fixture)
+{
+    [Fact]
+    public async Task Admin_signs_in_starts_the_demo_rollout_and_watches_it_succeed_without_reloading()
+    {
+        var page = await fixture.SignedInPageAsync(DeployDeckApp.AdminUser, fixture.App.AdminPassword);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
+        await page.WaitForSelectorAsync("[data-testid=phase]");
+        try
+        {
+            await page.ClickAsync("[data-testid=start-rollout]");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n--- browser console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}", ex);
+        }
+
+
+        await page.WaitForURLAsync("**/rollouts/**");
+        await page.WaitForSelectorAsync("[data-testid=rollout-state]");
+        await page.EvaluateAsync("() => window.__sameDocument = true");
+        var state = page.Locator("[data-testid=rollout-state]");
+        await Assertions.Expect(state).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 120_000 });
+
+        // A reload would have dropped the marker: the state changed by push over the circuit.
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
+        await Assertions.Expect(page.Locator("[data-testid=service-state-api]")).ToHaveAttributeAsync("data-state", "Ready");
+        await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("rollout.succeeded");
+    }
+
+    [Fact]
+    public async Task Viewer_sees_plans_and_rollouts_but_no_start_button()
+    {
+        var password = await fixture.App.CreateUserAsync("browser-viewer", "Viewer");
+        var page = await fixture.SignedInPageAsync("browser-viewer", password);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
+        await page.WaitForSelectorAsync("[data-testid=phase]");
+
+        await Assertions.Expect(page.Locator("[data-testid=no-start]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=start-rollout]")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Wrong_password_shows_a_message_on_the_login_page()
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.App.BaseUrl.ToString() });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("#username", DeployDeckApp.AdminUser);
+        await page.FillAsync("#password", "not-the-password");
+        await page.ClickAsync("button[type=submit]");
+        await Assertions.Expect(page.Locator("[data-testid=login-error]")).ToContainTextAsync("wrong password");
+    }
+}

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Npgsql;
+
+namespace DeployDeck.Tests.Shared;
+
+/// <summary>
+/// The real DeployDeck for tests: a fresh PostgreSQL database, Web and Worker started as processes from their
+/// build output, the real Docker engine. Containers it causes are labelled deploydeck.test=true and removed.
+/// </summary>
+public sealed class DeployDeckApp : IAsyncDisposable
+{
+    public const string AdminUser = "admin";
+
+    private readonly StringBuilder _webLog = new();
+    private readonly StringBuilder _workerLog = new();
+    private Process? _web;
+    private Process? _worker;
+
+    private DeployDeckApp(string database, string connectionString, int port)
+    {
+        Database = database;
+        ConnectionString = connectionString;
+        BaseUrl = new Uri($"http://127.0.0.1:{port}");
+    }
+
+    public string Database { get; }
+
+    public string ConnectionString { get; }
+
+    public Uri BaseUrl { get; }
+
+    public string AdminPassword { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+
+    public string WorkerKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+
+    public string WebLog { get { lock (_webLog) return _webLog.ToString(); } }
+
+    public string WorkerLog { get { lock (_workerLog) return _workerLog.ToString(); } }
+
+    public static string AdminConnectionString =>
+        Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_PG") is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException("DEPLOYDECK_TEST_PG is not set: run the tests with ./deploydeck test, which starts PostgreSQL and sets it.");
+
+    public static async Task<DeployDeckApp> StartAsync(bool startWorker = true, IReadOnlyDictionary<string, string>? webSettings = null)
+    {
+        var database = "dd_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new NpgsqlConnection(AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database, Pooling = false }.ConnectionString;
+        var app = new DeployDeckApp(database, connectionString, FreePort());
+        try
+        {
+            await app.StartWebAsync(webSettings);
+            if (startWorker)
+                app.StartWorker();
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("DEPLOYDECK_REPO_ROOT") is { Length: > 0 } root)
+                return root;
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DeployDeck.sln")))
+                dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("DeployDeck.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    private static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    private static string AppDll(string project) =>
+        Path.Combine(RepoRoot, "src", project, "bin", Configuration, "net10.0", $"DeployDeck.{project}.dll");
+
+    private async Task StartWebAsync(IReadOnlyDictionary<string, string>? settings)
+    {
+        var env = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
+        {
+            ["Urls"] = BaseUrl.ToString().TrimEnd('/'),
+            ["DEPLOYDECK_ADMIN_USER"] = AdminUser,
+            ["DEPLOYDECK_ADMIN_PASSWORD"] = AdminPassword,
+            ["DeployDeck__SeedDemo"] = "true",
+        };
+        _web = Launch("Web", _webLog, env);
+
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_web.HasExited)
+                throw new InvalidOperationException($"Web exited with code {_web.ExitCode}:\n{WebLog}");
+            try
+            {
+                if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"Web did not become ready in 90 s:\n{WebLog}");
+    }
+
+    public void StartWorker()
+    {
+        _worker = Launch("Worker", _workerLog, new Dictionary<string, string>
+        {
+            ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
+            ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
+        });
+    }
+
+    /// <summary>SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
+    public void KillWorker()
+    {
+        if (_worker is { HasExited: false })
+        {
+            _worker.Kill(entireProcessTree: true);
+            _worker.WaitForExit(10_000);
+        }
+    }
+
+    private Process Launch(string project, StringBuilder log, Dictionary<string, string> env)
+    {
+        var dll = AppDll(project);
+        if (!File.Exists(dll))
+            throw new FileNotFoundException($"{dll} is missing: build the solution ({Configuration}) first.");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        info.ArgumentList.Add(dll);
+        info.Environment["ConnectionStrings__DeployDeck"] = ConnectionString;
+        info.Environment["Live__WorkerKey"] = WorkerKey;
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (k, v) in env)
+            info.Environment[k] = v;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    public HttpClient CreateClient(string? bearer = null)
+    {
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (bearer is not null)
+            client.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
+        return client;
+    }
+
+    public async Task<string> TokenAsync(string username, string password)
+    {
+        using var client = CreateClient();
+        var response = await client.PostAsJsonAsync("/api/tokens", new { username, password, name = "test" });
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST /api/tokens → {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.GetProperty("token").GetString()!;
+    }
+
+    public Task<string> AdminTokenAsync() => TokenAsync(AdminUser, AdminPassword);
+
+    /// <summary>Creates a user through the Admin API and returns its password.</summary>
+    public async Task<string> CreateUserAsync(string username, params string[] roles)
+    {
+        var password = "pw-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        using var admin = CreateClient(await AdminTokenAsync());
+        var response = await admin.PostAsJsonAsync("/api/users", new { username, password, roles });
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST /api/users → {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return password;
+    }
+
+    public async Task<T> QueryScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    public static DockerClient Docker() =>
+        new DockerClientBuilder().WithEndpoint(new Uri(Environment.GetEnvironmentVariable("DOCKER_HOST") ?? "unix:///var/run/docker.sock")).Build();
+
+    /// <summary>Containers of this app's rollouts (every rollout in its database).</summary>
+    public async Task<IList<ContainerListResponse>> ContainersAsync()
+    {
+        var ids = new List<string>();
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT \"Id\"::text FROM rollouts", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                ids.Add(reader.GetString(0));
+        }
+
+        using var docker = Docker();
+        var all = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { ["deploydeck.managed=true"] = true } },
+        });
+        return all.Where(c => c.Labels.TryGetValue("deploydeck.rollout", out var r) && ids.Contains(r)).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(_worker);
+        await StopAsync(_web);
+        try
+        {
+            using var docker = Docker();
+            foreach (var c in await ContainersAsync())
+                await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        }
+        catch (Exception ex) when (ex is NpgsqlException or DockerApiException or HttpRequestException)
+        {
+            // best effort: ./deploydeck test removes deploydeck.test containers at the end too
+        }
+
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Database}\" WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    private static async Task StopAsync(Process? process)
+    {
+        if (process is null)
+            return;
+        if (!process.HasExited)
+        {
+            // SIGTERM first, as `docker stop` or Ctrl-C would; then SIGKILL.
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await term.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
