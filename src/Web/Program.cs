@@ -6,7 +6,8 @@ using Serilog;
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
-    var builder = WebApplication.CreateBuilder(args);
+    // Content root = the app's folder, so `dotnet path/to/DeployDeck.Web.dll` finds its settings from anywhere.
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
     // Serve MudBlazor's and Blazor's assets from the build output too, not only from a publish folder.
     builder.WebHost.UseStaticWebAssets();
     builder.AddWebLogging();

@@ -5,7 +5,7 @@ using Serilog;
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
-    var builder = Host.CreateApplicationBuilder(args);
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
     builder.AddWorkerLogging();
     builder.Services.AddWorkerServices(builder.Configuration);
 
@@ -17,6 +17,11 @@ try
 catch (StartupException ex)
 {
     Log.Fatal("DeployDeck Worker cannot start: {Problem}", ex.Message);
+    return 2;
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+{
+    Log.Fatal("DeployDeck Worker cannot start: {Problem}", string.Join("; ", ex.Failures));
     return 2;
 }
 catch (Exception ex)

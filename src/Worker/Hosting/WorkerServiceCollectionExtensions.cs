@@ -18,6 +18,9 @@ public sealed class WorkerOptions
 
     /// <summary>Hangfire workers. Hangfire's default (5 × cores) is sized for big servers, not a 2-core droplet.</summary>
     public int HangfireWorkers { get; set; } = 4;
+
+    /// <summary>A file touched every 10 s for container health checks; none when empty.</summary>
+    public string? HeartbeatFile { get; set; }
 }
 
 public static class WorkerServiceCollectionExtensions
@@ -46,6 +49,7 @@ public static class WorkerServiceCollectionExtensions
 
         services.AddOptions<RolloutOptions>().Bind(configuration.GetSection(RolloutOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
+        services.AddHostedService<Heartbeat>();
         services.AddSingleton<RolloutRecorder>();
         services.AddScoped<IRolloutJobs, RolloutJobs>();
 
