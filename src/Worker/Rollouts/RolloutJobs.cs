@@ -44,8 +44,8 @@ public sealed class RolloutJobs(
         catch (Exception ex)
         {
             logger.LogError(ex, "Rollout {RolloutId} failed unexpectedly", rolloutId);
-            await SetStateAsync(rolloutId, RolloutState.Failed, cancellationToken, error: ex.Message);
-            await recorder.RecordAsync(rolloutId, "rollout.failed", $"Stopped by an internal error: {ex.Message}", cancellationToken, key: "rollout:failed");
+            await recorder.RecordAsync(rolloutId, "rollout.failed", $"Stopped by an internal error: {ex.Message}", CancellationToken.None,
+                key: "rollout:failed", change: db => ToStateAsync(db, rolloutId, RolloutState.Failed, ex.Message));
         }
     }
 
@@ -72,12 +72,12 @@ public sealed class RolloutJobs(
             switch (rollout.State)
             {
                 case RolloutState.Queued:
-                    await SetStateAsync(rolloutId, RolloutState.Running, ct);
-                    await recorder.RecordAsync(rolloutId, "rollout.started", $"Rollout started by {rollout.StartedBy}: {plan.Phases.Count} phase(s), {plan.AllServices.Count()} service(s)", ct, key: "rollout:started");
+                    await recorder.RecordAsync(rolloutId, "rollout.started", $"Rollout started by {rollout.StartedBy}: {plan.Phases.Count} phase(s), {plan.AllServices.Count()} service(s)", ct,
+                        key: "rollout:started", change: db => ToStateAsync(db, rolloutId, RolloutState.Running));
                     continue;
                 case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
-                    await SetStateAsync(rolloutId, RolloutState.Succeeded, ct);
-                    await recorder.RecordAsync(rolloutId, "rollout.succeeded", "Every phase passed", ct, key: "rollout:succeeded");
+                    await recorder.RecordAsync(rolloutId, "rollout.succeeded", "Every phase passed", ct,
+                        key: "rollout:succeeded", change: db => ToStateAsync(db, rolloutId, RolloutState.Succeeded));
                     return;
                 case RolloutState.Running:
                     if (!await RunPhaseAsync(rollout, plan, rollout.CurrentPhase, ct))
@@ -93,8 +93,8 @@ public sealed class RolloutJobs(
     private async Task<bool> RunPhaseAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
     {
         var phase = plan.Phases[index];
-        await SetPhaseStateAsync(rollout.Id, index, PhaseState.Deploying, ct);
-        await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s)", ct, phase: phase.Name, key: $"phase:{index}:started");
+        await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s)", ct,
+            phase: phase.Name, key: $"phase:{index}:started", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Deploying));
 
         string? failure = null;
         using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
@@ -119,29 +119,41 @@ public sealed class RolloutJobs(
 
         if (failure is null)
         {
-            await SetPhaseStateAsync(rollout.Id, index, PhaseState.Passed, ct);
-            await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct, phase: phase.Name, key: $"phase:{index}:passed");
+            await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct,
+                phase: phase.Name, key: $"phase:{index}:passed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Passed));
             await RemovePreviousContainersAsync(rollout, phase, ct);
             return await PromoteAsync(rollout.Id, plan, index, ct);
         }
 
-        await SetPhaseStateAsync(rollout.Id, index, PhaseState.Failed, ct);
-        await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' failed: {failure}", ct, phase: phase.Name, key: $"phase:{index}:failed");
+        await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' failed: {failure}", ct,
+            phase: phase.Name, key: $"phase:{index}:failed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
         await RollBackAsync(rollout, plan, index, ct);
         return false;
     }
 
     private async Task<bool> PromoteAsync(Guid rolloutId, PlanSpec plan, int index, CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, ct);
-        rollout.CurrentPhase = index + 1;
         var waitsForApproval = index + 1 < plan.Phases.Count && plan.Phases[index].Promotion == PromotionMode.NeedsApproval;
+        async Task Advance(DeployDeckDbContext db)
+        {
+            var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, ct);
+            rollout.CurrentPhase = Math.Max(rollout.CurrentPhase, index + 1);
+            if (waitsForApproval)
+                rollout.State = RolloutStateMachine.Transition(rollout.State, RolloutState.AwaitingApproval);
+        }
+
         if (waitsForApproval)
-            rollout.State = RolloutStateMachine.Transition(rollout.State, RolloutState.AwaitingApproval);
-        await db.SaveChangesAsync(ct);
-        if (waitsForApproval)
-            await recorder.RecordAsync(rolloutId, "phase.awaiting-approval", $"Promotion to '{plan.Phases[index + 1].Name}' waits for an Approver", ct, phase: plan.Phases[index].Name, key: $"phase:{index}:awaiting-approval");
+        {
+            await recorder.RecordAsync(rolloutId, "phase.awaiting-approval", $"Promotion to '{plan.Phases[index + 1].Name}' waits for an Approver", ct,
+                phase: plan.Phases[index].Name, key: $"phase:{index}:awaiting-approval", change: Advance);
+        }
+        else
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await Advance(db);
+            await db.SaveChangesAsync(ct);
+        }
+
         return !waitsForApproval;
     }
 
@@ -228,17 +240,27 @@ public sealed class RolloutJobs(
         var policy = plan.Phases[failedIndex].OnFailure;
         if (policy == FailurePolicy.Pause)
         {
-            await SetStateAsync(rollout.Id, RolloutState.Paused, ct);
-            await recorder.RecordAsync(rollout.Id, "rollout.paused", $"Paused after phase '{plan.Phases[failedIndex].Name}' failed: an operator decides", ct, key: "rollout:paused");
+            await recorder.RecordAsync(rollout.Id, "rollout.paused", $"Paused after phase '{plan.Phases[failedIndex].Name}' failed: an operator decides", ct,
+                key: "rollout:paused", change: db => ToStateAsync(db, rollout.Id, RolloutState.Paused));
             return;
         }
 
-        await SetStateAsync(rollout.Id, RolloutState.RollingBack, ct);
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            await ToStateAsync(db, rollout.Id, RolloutState.RollingBack);
+            await db.SaveChangesAsync(ct);
+        }
+
         var phases = policy == FailurePolicy.RollbackAll ? Enumerable.Range(0, failedIndex + 1).Reverse() : [failedIndex];
         foreach (var index in phases)
         {
             var phase = plan.Phases[index];
-            await SetPhaseStateAsync(rollout.Id, index, PhaseState.RollingBack, ct);
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            {
+                await ToPhaseStateAsync(db, rollout.Id, index, PhaseState.RollingBack);
+                await db.SaveChangesAsync(ct);
+            }
+
             var created = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
             foreach (var container in created)
             {
@@ -248,12 +270,12 @@ public sealed class RolloutJobs(
                 await recorder.RecordAsync(rollout.Id, "service.removed", $"Removed new container {container.Name}", ct, phase.Name, service, $"rollback:{service}:removed");
             }
 
-            await SetPhaseStateAsync(rollout.Id, index, PhaseState.RolledBack, ct);
-            await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed", ct, phase.Name, key: $"phase:{index}:rolled-back");
+            await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed", ct,
+                phase.Name, key: $"phase:{index}:rolled-back", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.RolledBack));
         }
 
-        await SetStateAsync(rollout.Id, RolloutState.RolledBack, ct);
-        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", "Rolled back", ct, key: "rollout:rolled-back");
+        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", "Rolled back", ct,
+            key: "rollout:rolled-back", change: db => ToStateAsync(db, rollout.Id, RolloutState.RolledBack));
     }
 
     /// <summary>Once a phase passed, containers of earlier rollouts of the same plan's services are replaced.</summary>
@@ -270,10 +292,10 @@ public sealed class RolloutJobs(
         }
     }
 
-    private async Task SetStateAsync(Guid rolloutId, RolloutState state, CancellationToken ct, string? error = null)
+    /// <summary>Applies a rollout state change to <paramref name="db"/> (saved by the caller, with its event).</summary>
+    private async Task ToStateAsync(DeployDeckDbContext db, Guid rolloutId, RolloutState state, string? error = null)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, ct);
+        var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId);
         if (rollout.State == state || !RolloutStateMachine.CanTransition(rollout.State, state))
             return;
         rollout.State = state;
@@ -283,20 +305,17 @@ public sealed class RolloutJobs(
         if (RolloutStateMachine.IsFinal(state))
             rollout.FinishedAt = now;
         rollout.Error = error ?? rollout.Error;
-        await db.SaveChangesAsync(ct);
     }
 
-    private async Task SetPhaseStateAsync(Guid rolloutId, int index, PhaseState state, CancellationToken ct)
+    private async Task ToPhaseStateAsync(DeployDeckDbContext db, Guid rolloutId, int index, PhaseState state)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var phase = await db.RolloutPhases.FirstAsync(p => p.RolloutId == rolloutId && p.Index == index, ct);
+        var phase = await db.RolloutPhases.FirstAsync(p => p.RolloutId == rolloutId && p.Index == index);
         var now = time.GetUtcNow();
         phase.State = state;
         if (state == PhaseState.Deploying)
             phase.StartedAt ??= now;
         if (state is PhaseState.Passed or PhaseState.Failed or PhaseState.RolledBack)
             phase.FinishedAt = now;
-        await db.SaveChangesAsync(ct);
     }
 
     private async Task SetServiceStateAsync(Guid rolloutId, string name, ServiceState state, string? containerId, string? detail, CancellationToken ct)

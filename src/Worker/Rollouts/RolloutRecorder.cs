@@ -13,13 +13,16 @@ public sealed class RolloutRecorder(
     TimeProvider time,
     ILogger<RolloutRecorder> logger)
 {
+    /// <param name="change">State changes saved in the same transaction as the event, so that no reader sees one without the other.</param>
     public async Task RecordAsync(
         Guid rolloutId, string kind, string message, CancellationToken cancellationToken,
-        string? phase = null, string? service = null, string? key = null)
+        string? phase = null, string? service = null, string? key = null, Func<DeployDeckDbContext, Task>? change = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (key is not null && await db.RolloutEvents.AnyAsync(e => e.RolloutId == rolloutId && e.Key == key, cancellationToken))
             return;
+        if (change is not null)
+            await change(db);
 
         var recorded = new RolloutEvent
         {
