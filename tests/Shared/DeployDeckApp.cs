@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace DeployDeck.Tests.Shared;
@@ -195,6 +196,27 @@ public sealed class DeployDeckApp : IAsyncDisposable
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"POST /api/users → {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return password;
+    }
+
+    /// <summary>Adds a plan with one revision straight to the database (the import API is another issue's).</summary>
+    public async Task<Guid> SeedPlanAsync(string name, DeployDeck.Domain.Plans.PlanSpec spec)
+    {
+        var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<DeployDeck.Infrastructure.Data.DeployDeckDbContext>()
+            .UseNpgsql(ConnectionString).Options;
+        await using var db = new DeployDeck.Infrastructure.Data.DeployDeckDbContext(options);
+        var plan = new DeployDeck.Infrastructure.Data.Plan { Name = name, CreatedAt = DateTimeOffset.UtcNow };
+        plan.Revisions.Add(DeployDeck.Infrastructure.Data.PlanMapping.ToRevision(spec, plan.Id, 1, "test", DateTimeOffset.UtcNow));
+        db.Plans.Add(plan);
+        await db.SaveChangesAsync();
+        return plan.Id;
+    }
+
+    public async Task<Guid> HostIdAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT \"Id\" FROM hosts WHERE \"Name\" = 'local'", connection);
+        return (Guid)(await command.ExecuteScalarAsync())!;
     }
 
     public async Task<T> QueryScalarAsync<T>(string sql)

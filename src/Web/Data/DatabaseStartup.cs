@@ -21,7 +21,8 @@ public static class DatabaseStartup
 
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            var attempt = 0;
+            // PostgreSQL may still be starting (compose, systemd): wait a while before giving up with one clear line.
+            var giveUpAt = DateTimeOffset.UtcNow + app.Configuration.GetValue("DeployDeck:DatabaseStartupTimeout", TimeSpan.FromSeconds(30));
             while (true)
             {
                 try
@@ -35,7 +36,7 @@ public static class DatabaseStartup
 
                     break;
                 }
-                catch (NpgsqlException ex) when (++attempt < 10)
+                catch (NpgsqlException ex) when (DateTimeOffset.UtcNow < giveUpAt)
                 {
                     logger.LogWarning("PostgreSQL not reachable yet ({Reason}); retrying", ex.Message);
                     await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);

@@ -1,0 +1,145 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Units;
+using DeployDeck.Infrastructure.Engine;
+using DeployDeck.Tests.Shared;
+using Docker.DotNet.Models;
+using ServiceSpec = DeployDeck.Domain.Plans.ServiceSpec;
+using RestartPolicy = DeployDeck.Domain.Plans.RestartPolicy;
+using Microsoft.Extensions.Options;
+
+namespace DeployDeck.Integration.Tests.Engine;
+
+/// <summary>The adapter against the real engine; every container is labelled deploydeck.test and removed.</summary>
+public sealed class DockerContainerEngineTests : IAsyncLifetime
+{
+    private readonly Docker.DotNet.DockerClient _docker = DeployDeckApp.Docker();
+    private readonly List<string> _created = [];
+    private DockerContainerEngine _engine = null!;
+
+    public Task InitializeAsync()
+    {
+        _engine = new DockerContainerEngine(_docker, Options.Create(new DockerOptions()));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var id in _created)
+            await _engine.RemoveAsync(id, CancellationToken.None);
+        _docker.Dispose();
+    }
+
+    private async Task<string> CreateAsync(ServiceSpec spec, bool start = true)
+    {
+        var name = $"dd-test-{spec.Name}-{Guid.NewGuid().ToString("N")[..8]}";
+        var id = await _engine.CreateAsync(new ContainerRequest(name, spec, new Dictionary<string, string> { ["deploydeck.test"] = "true" }), CancellationToken.None);
+        _created.Add(id);
+        if (start)
+            await _engine.StartAsync(id, CancellationToken.None);
+        return id;
+    }
+
+    private static ServiceSpec Probe(string name) => new() { Name = name, Image = "deploydeck/probe:latest" };
+
+    private async Task<ContainerObservation> WaitAsync(string id, Func<ContainerObservation, bool> until, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var seen = await _engine.InspectAsync(id, CancellationToken.None);
+            Assert.NotNull(seen);
+            if (until(seen) || DateTime.UtcNow > deadline)
+                return seen;
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task Created_container_carries_env_command_labels_ports_and_an_on_failure_policy_with_retries()
+    {
+        var spec = Probe("conf") with
+        {
+            Environment = new Dictionary<string, string> { ["PROBE_VERSION"] = "custom" },
+            Entrypoint = ["/bin/sh", "-c"],
+            Command = ["echo hello; sleep 30"],
+            Ports = [new PortMapping(8080, 0, "tcp", "127.0.0.1")],
+            Labels = new Dictionary<string, string> { ["team"] = "ops" },
+            Restart = new RestartPolicy(RestartMode.OnFailure, 3),
+            Resources = new ResourceLimits(MemorySize.Parse("48m"), null, MemorySize.Parse("96m"), CpuShare.Parse("0.25")),
+        };
+        var id = await CreateAsync(spec);
+
+        var raw = await _docker.Containers.InspectContainerAsync(id);
+        Assert.Contains("PROBE_VERSION=custom", raw.Config!.Env!);
+        Assert.Equal(["echo hello; sleep 30"], raw.Config.Cmd!);
+        Assert.Equal(["/bin/sh", "-c"], raw.Config.Entrypoint!);
+        Assert.Equal("ops", raw.Config.Labels!["team"]);
+        Assert.Equal("true", raw.Config.Labels!["deploydeck.test"]);
+        Assert.Equal(RestartPolicyKind.OnFailure, raw.HostConfig!.RestartPolicy!.Name);
+        Assert.Equal(3, raw.HostConfig.RestartPolicy.MaximumRetryCount);
+        Assert.Equal(48L << 20, raw.HostConfig.Memory);
+        Assert.Equal(96L << 20, raw.HostConfig.MemorySwap);
+        Assert.Equal(250_000_000, raw.HostConfig.NanoCPUs);
+        Assert.Equal("127.0.0.1", raw.HostConfig.PortBindings!["8080/tcp"]![0].HostIP);
+
+        var seen = await _engine.InspectAsync(id, CancellationToken.None);
+        Assert.Equal("on-failure", seen!.RestartPolicy);
+        Assert.Equal(3, seen.RestartMaxRetries);
+    }
+
+    [Fact]
+    public async Task Container_over_its_memory_limit_is_reported_oom_killed_with_exit_137()
+    {
+        var spec = Probe("hog") with
+        {
+            Environment = new Dictionary<string, string> { ["PROBE_ALLOC_MB"] = "100" },
+            Resources = new ResourceLimits(MemorySize.Parse("24m"), null, null, null),
+        };
+        var id = await CreateAsync(spec);
+
+        var seen = await WaitAsync(id, c => !c.Running);
+
+        Assert.True(seen.OomKilled, $"status {seen.Status}, exit {seen.ExitCode}");
+        Assert.Equal(137, seen.ExitCode);
+    }
+
+    [Fact]
+    public async Task Health_check_makes_a_slow_starter_healthy_and_a_crash_reports_its_exit_code()
+    {
+        var healthy = await CreateAsync(Probe("slow") with
+        {
+            Environment = new Dictionary<string, string> { ["PROBE_START_DELAY"] = "2" },
+            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 10, TimeSpan.FromSeconds(5)),
+        });
+        var crash = await CreateAsync(Probe("crash") with { Environment = new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "1", ["PROBE_EXIT_CODE"] = "3" } });
+
+        Assert.Equal(HealthStatus.Starting, (await _engine.InspectAsync(healthy, CancellationToken.None))!.Health);
+        Assert.Equal(HealthStatus.Healthy, (await WaitAsync(healthy, c => c.Health == HealthStatus.Healthy)).Health);
+        var crashed = await WaitAsync(crash, c => !c.Running);
+        Assert.Equal(3, crashed.ExitCode);
+        Assert.False(crashed.OomKilled);
+    }
+
+    [Fact]
+    public async Task List_finds_by_labels_and_a_removed_container_inspects_as_null_and_removes_again_quietly()
+    {
+        var id = await CreateAsync(Probe("gone"), start: false);
+        var marker = Guid.NewGuid().ToString();
+        var labelled = await CreateAsync(Probe("marked") with { Labels = new Dictionary<string, string> { ["deploydeck.marker"] = marker } }, start: false);
+
+        var found = await _engine.ListAsync(new Dictionary<string, string> { ["deploydeck.marker"] = marker }, CancellationToken.None);
+        Assert.Equal(labelled, Assert.Single(found).Id);
+
+        await _engine.RemoveAsync(id, CancellationToken.None);
+        Assert.Null(await _engine.InspectAsync(id, CancellationToken.None));
+        await _engine.RemoveAsync(id, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Absent_image_fails_creation_with_a_message_naming_it()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => CreateAsync(new ServiceSpec { Name = "ghost", Image = "deploydeck/absent:never" }));
+        Assert.Contains("deploydeck/absent", ex.Message, StringComparison.Ordinal);
+    }
+}
