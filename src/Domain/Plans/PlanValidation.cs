@@ -69,7 +69,55 @@ public static class PlanValidation
             }
         }
 
+        if (FindCycle(all) is { } cycle)
+            issues.Add(new(Severity.Error, $"dependency cycle: {string.Join(" → ", cycle)}", Service: cycle[0]));
+
+        foreach (var budget in PlanBudgets.Of(plan).Phases)
+        {
+            if (budget.Budget is { } b && budget.Limits > b)
+                issues.Add(new(Severity.Error, $"memory limits total {budget.Limits}, over the phase budget of {b}", budget.Phase));
+            if (budget.CpuBudget is { } cb && budget.Cpus.CompareTo(cb) > 0)
+                issues.Add(new(Severity.Error, $"CPU limits total {budget.Cpus} cores, over the phase budget of {cb}", budget.Phase));
+        }
+
+        if (plan.StackBudget is { } stack && PlanBudgets.Of(plan).Limits > stack)
+            issues.Add(new(Severity.Error, $"memory limits of all phases total {PlanBudgets.Of(plan).Limits}, over the stack budget of {stack}"));
+
         return issues;
+    }
+
+    /// <summary>The services of one dependency cycle, first repeated at the end, or null.</summary>
+    public static IReadOnlyList<string>? FindCycle(IReadOnlyList<ServiceSpec> services)
+    {
+        var byName = services.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var state = new Dictionary<string, int>(StringComparer.Ordinal);
+        var path = new List<string>();
+
+        List<string>? Visit(string name)
+        {
+            state[name] = 1;
+            path.Add(name);
+            foreach (var dep in byName[name].DependsOn.Where(d => byName.ContainsKey(d.Service)))
+            {
+                var seen = state.GetValueOrDefault(dep.Service);
+                if (seen == 1)
+                    return [.. path[path.IndexOf(dep.Service)..], dep.Service];
+                if (seen == 0 && Visit(dep.Service) is { } cycle)
+                    return cycle;
+            }
+
+            path.RemoveAt(path.Count - 1);
+            state[name] = 2;
+            return null;
+        }
+
+        foreach (var name in byName.Keys)
+        {
+            if (state.GetValueOrDefault(name) == 0 && Visit(name) is { } cycle)
+                return cycle;
+        }
+
+        return null;
     }
 
     private static void ValidateService(string phase, ServiceSpec service, List<PlanIssue> issues)

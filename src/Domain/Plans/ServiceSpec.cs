@@ -27,7 +27,27 @@ public sealed record ServiceSpec
     public HealthCheck? HealthCheck { get; init; }
 
     public IReadOnlyList<ServiceDependency> DependsOn { get; init; } = [];
+
+    /// <summary>Set when Compose builds the image: it must exist on the host before the rollout.</summary>
+    public BuildSpec? Build { get; init; }
+
+    public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
+
+    public IReadOnlyList<string> Networks { get; init; } = [];
+
+    public IReadOnlyDictionary<string, Ulimit> Ulimits { get; init; } = new Dictionary<string, Ulimit>();
 }
+
+public sealed record BuildSpec(string Context, string? Dockerfile = null, string? Target = null);
+
+/// <param name="Type">"volume", "bind" or "tmpfs".</param>
+/// <param name="Source">Volume name or host path; null for an anonymous volume or tmpfs.</param>
+public sealed record VolumeMount(string Type, string? Source, string Target, bool ReadOnly = false)
+{
+    public override string ToString() => (Source is null ? "" : Source + ":") + Target + (ReadOnly ? ":ro" : "");
+}
+
+public sealed record Ulimit(long Soft, long Hard);
 
 /// <param name="MemoryLimit">Hard limit: the kernel OOM-kills above it.</param>
 /// <param name="MemoryReservation">Soft guarantee.</param>

@@ -1,0 +1,27 @@
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Units;
+
+namespace DeployDeck.Compose;
+
+/// <summary>A plan made from Compose files: null when any finding is an error; warnings the user must see either way.</summary>
+public sealed record PlanImportResult(PlanSpec? Plan, IReadOnlyList<PlanIssue> Issues, IReadOnlyList<string> SkippedByProfile)
+{
+    public IEnumerable<PlanIssue> Errors => Issues.Where(i => i.Severity == Severity.Error);
+
+    public IEnumerable<PlanIssue> Warnings => Issues.Where(i => i.Severity == Severity.Warning);
+}
+
+public static class PlanImport
+{
+    /// <exception cref="ComposeException">The input cannot be read at all.</exception>
+    public static PlanImportResult FromCompose(ComposeImportRequest request, MemorySize? stackBudget = null)
+    {
+        var model = ComposeImporter.Read(request);
+        if (model.HasErrors)
+            return new(null, model.Issues, model.SkippedByProfile);
+
+        var (plan, assignment) = DefaultPhases.Assign(model.Services.Select(s => new PhaseCandidate(s.Spec, s.Phase)).ToList(), stackBudget);
+        var issues = model.Issues.Concat(assignment).Concat(PlanValidation.Validate(plan)).Distinct().ToList();
+        return new(issues.Any(i => i.Severity == Severity.Error) ? null : plan, issues, model.SkippedByProfile);
+    }
+}
