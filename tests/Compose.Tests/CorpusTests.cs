@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeployDeck.Domain.Plans;
@@ -31,7 +30,7 @@ public sealed class CorpusTests
     public void Imports_what_docker_compose_config_reads(string name)
     {
         var corpusCase = Load(name);
-        var expected = JsonNode.Parse(Reference(corpusCase))!.AsObject();
+        var expected = ComposeReference.Config(corpusCase.Directory, corpusCase.Files, corpusCase.Profiles);
         var model = corpusCase.Read();
         Assert.False(model.HasErrors, string.Join("\n", model.Issues.Where(i => i.Severity == Severity.Error)));
 
@@ -106,52 +105,6 @@ public sealed class CorpusTests
 
     private static JsonObject Map(IReadOnlyDictionary<string, string> map) =>
         new(map.Select(e => new KeyValuePair<string, JsonNode?>(e.Key, e.Value)));
-
-    private static string Reference(CorpusCase corpusCase)
-    {
-        var compose = new ProcessStartInfo("docker-compose") { WorkingDirectory = corpusCase.Directory };
-        foreach (var file in corpusCase.Files)
-        {
-            compose.ArgumentList.Add("-f");
-            compose.ArgumentList.Add(file);
-        }
-
-        foreach (var profile in corpusCase.Profiles)
-        {
-            compose.ArgumentList.Add("--profile");
-            compose.ArgumentList.Add(profile);
-        }
-
-        compose.ArgumentList.Add("config");
-        var config = Run(compose, null);
-
-        var python = new ProcessStartInfo("python3");
-        python.ArgumentList.Add(Path.Combine(Root, "tests", "Compose.Tests", "compose_reference.py"));
-        return Run(python, config);
-    }
-
-    private static string Run(ProcessStartInfo start, string? input)
-    {
-        // Only the case's .env may feed interpolation, as on the DeployDeck side.
-        start.Environment.Clear();
-        start.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-        start.Environment["HOME"] = Path.GetTempPath();
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.RedirectStandardInput = input is not null;
-        using var process = Process.Start(start)!;
-        if (input is not null)
-        {
-            process.StandardInput.Write(input);
-            process.StandardInput.Close();
-        }
-
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{start.FileName} {string.Join(' ', start.ArgumentList)} exited {process.ExitCode}: {stderr.Result}");
-        return stdout;
-    }
 
     internal static CorpusCase Load(string name)
     {

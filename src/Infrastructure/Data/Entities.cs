@@ -46,6 +46,12 @@ public sealed class PlanRevision
 
     public long? StackBudgetBytes { get; set; }
 
+    /// <summary>What the author said of this revision: "imported from docker-compose.yml", "api: limit 512m → 768m".</summary>
+    public string? Comment { get; set; }
+
+    /// <summary>What the import reported and the plan cannot show by itself (keys not applied, moved services …).</summary>
+    public List<string> ImportNotes { get; set; } = [];
+
     public List<PlanPhase> Phases { get; set; } = [];
 }
 
@@ -112,6 +118,14 @@ public sealed class PlanService
     public HealthCheckDocument? HealthCheck { get; set; }
 
     public List<ServiceDependency> DependsOn { get; set; } = [];
+
+    public BuildSpec? Build { get; set; }
+
+    public List<VolumeMount> Volumes { get; set; } = [];
+
+    public List<string> Networks { get; set; } = [];
+
+    public Dictionary<string, Ulimit> Ulimits { get; set; } = [];
 }
 
 public sealed record HealthCheckDocument(List<string> Test, double IntervalSeconds, double TimeoutSeconds, int Retries, double StartPeriodSeconds);

@@ -51,6 +51,10 @@ public static class PlanMapping
             ? new HealthCheck(h.Test, TimeSpan.FromSeconds(h.IntervalSeconds), TimeSpan.FromSeconds(h.TimeoutSeconds), h.Retries, TimeSpan.FromSeconds(h.StartPeriodSeconds))
             : null,
         DependsOn = s.DependsOn,
+        Build = s.Build,
+        Volumes = s.Volumes,
+        Networks = s.Networks,
+        Ulimits = s.Ulimits,
     };
 
     private static PlanPhase ToRow(PhaseSpec p, int order) => new()
@@ -86,5 +90,9 @@ public static class PlanMapping
             ? new HealthCheckDocument(h.Test.ToList(), h.Interval.TotalSeconds, h.Timeout.TotalSeconds, h.Retries, h.StartPeriod.TotalSeconds)
             : null,
         DependsOn = s.DependsOn.ToList(),
+        Build = s.Build,
+        Volumes = s.Volumes.ToList(),
+        Networks = s.Networks.ToList(),
+        Ulimits = new Dictionary<string, Ulimit>(s.Ulimits),
     };
 }

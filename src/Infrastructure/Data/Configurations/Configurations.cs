@@ -32,6 +32,8 @@ internal sealed class PlanRevisionConfiguration : IEntityTypeConfiguration<PlanR
         b.ToTable("plan_revisions");
         b.HasIndex(r => new { r.PlanId, r.Number }).IsUnique();
         b.Property(r => r.CreatedBy).HasMaxLength(256);
+        b.Property(r => r.Comment).HasMaxLength(500);
+        b.Property(r => r.ImportNotes).AsJson();
         b.HasMany(r => r.Phases).WithOne().HasForeignKey(p => p.RevisionId).OnDelete(DeleteBehavior.Cascade);
         b.Navigation(r => r.Phases).AutoInclude();
     }
@@ -63,6 +65,10 @@ internal sealed class PlanServiceConfiguration : IEntityTypeConfiguration<PlanSe
         b.Property(s => s.Labels).AsJson();
         b.Property(s => s.HealthCheck).AsJson();
         b.Property(s => s.DependsOn).AsJson();
+        b.Property(s => s.Build).AsJson();
+        b.Property(s => s.Volumes).AsJson();
+        b.Property(s => s.Networks).AsJson();
+        b.Property(s => s.Ulimits).AsJson();
     }
 }
 

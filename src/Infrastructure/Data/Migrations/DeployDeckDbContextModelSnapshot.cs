@@ -176,6 +176,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<string>("Comment")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -183,6 +187,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
+
+                    b.Property<string>("ImportNotes")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
 
                     b.Property<int>("Number")
                         .HasColumnType("integer");
@@ -206,6 +214,9 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
+
+                    b.Property<string>("Build")
+                        .HasColumnType("jsonb");
 
                     b.Property<string>("Command")
                         .HasColumnType("jsonb");
@@ -250,6 +261,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.Property<long?>("NanoCpus")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("Networks")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
                     b.Property<int>("Order")
                         .HasColumnType("integer");
 
@@ -267,6 +282,14 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Ulimits")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
+                    b.Property<string>("Volumes")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
 
                     b.HasKey("Id");
 
