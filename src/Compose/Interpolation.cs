@@ -46,7 +46,7 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
 
             if (i + 1 < text.Length && text[i + 1] == '{')
             {
-                var close = text.IndexOf('}', i + 2);
+                var close = ClosingBrace(text, i + 2);
                 if (close < 0)
                     throw Invalid(text, path);
                 result.Append(Braced(text[(i + 2)..close], text, path));
@@ -94,6 +94,23 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
         };
     }
 
+    /// <summary>The '}' that closes a "${" whose content starts at <paramref name="start"/>; defaults may nest "${…}".</summary>
+    private static int ClosingBrace(string text, int start)
+    {
+        var depth = 0;
+        for (var i = start; i < text.Length; i++)
+        {
+            if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '$')
+                i++;
+            else if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '{')
+                depth++;
+            else if (text[i] == '}' && depth-- == 0)
+                return i;
+        }
+
+        return -1;
+    }
+
     private string? Lookup(string name) => variables.TryGetValue(name, out var v) ? v : null;
 
     private string Missing(string name)
@@ -130,9 +147,10 @@ public static class EnvFile
             if (eq <= 0 || key.Length == 0 || !key.All(c => c == '_' || c == '.' || char.IsAsciiLetterOrDigit(c)))
                 throw new ComposeException($".env line {lineNumber}: expected KEY=value, got \"{Truncate(line)}\"");
             var value = line[(eq + 1)..].Trim();
-            if (value.Length >= 2 && (value[0] == '"' || value[0] == '\'') && value[^1] == value[0])
+            var closing = value.Length >= 2 && value[0] is '"' or '\'' ? value.IndexOf(value[0], 1) : -1;
+            if (closing > 0 && (closing == value.Length - 1 || value[(closing + 1)..].TrimStart().StartsWith('#')))
             {
-                value = value[1..^1];
+                value = value[1..closing];
             }
             else
             {

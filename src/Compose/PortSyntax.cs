@@ -4,7 +4,7 @@ using DeployDeck.Domain.Plans;
 namespace DeployDeck.Compose;
 
 /// <summary>Compose's port notations: "80", "8080:80", "127.0.0.1:8080:80/udp", "8000-8002:8000-8002", and the long form.</summary>
-internal static class PortSyntax
+public static class PortSyntax
 {
     public static List<PortMapping> ParseShort(string text)
     {

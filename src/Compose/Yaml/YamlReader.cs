@@ -35,6 +35,12 @@ public static class YamlReader
                 reason = reason[(cut + 3)..];
             throw new ComposeException($"{fileName} line {e.Start.Line}, column {e.Start.Column}: {reason}");
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser gives up this way on some unclosed flow collections; the last event read is the best position we have.
+            var at = parser.Current?.End;
+            throw new ComposeException($"{fileName} line {at?.Line ?? 1}, column {at?.Column ?? 1}: malformed YAML after this point (is a '{{' or '[' left open?)");
+        }
     }
 
     private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors, string file, long maxNodes)

@@ -1,0 +1,25 @@
+namespace DeployDeck.Domain.Plans;
+
+/// <summary>Environment keys whose values are secrets: shown and returned masked, never logged.</summary>
+public static class SecretKeys
+{
+    public const string Mask = "••••••••";
+
+    private static readonly string[] Markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"];
+
+    public static bool IsSecret(string key) => Markers.Any(m => key.Contains(m, StringComparison.OrdinalIgnoreCase));
+
+    public static string Show(string key, string value) => IsSecret(key) ? Mask : value;
+
+    public static IReadOnlyDictionary<string, string> Masked(IReadOnlyDictionary<string, string> environment) =>
+        environment.ToDictionary(e => e.Key, e => Show(e.Key, e.Value), StringComparer.Ordinal);
+
+    /// <summary>An edited environment that still holds masks gets the values they stand for back from the revision it was made from.</summary>
+    public static Dictionary<string, string> Unmask(IReadOnlyDictionary<string, string> edited, IReadOnlyDictionary<string, string>? previous)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in edited)
+            result[key] = value == Mask && previous is not null && previous.TryGetValue(key, out var old) ? old : value;
+        return result;
+    }
+}
