@@ -69,8 +69,8 @@ public static class PlanDiff
         {
             var before = a.Environment.TryGetValue(key, out var x) ? SecretKeys.Show(key, x) : null;
             var after = b.Environment.TryGetValue(key, out var y) ? SecretKeys.Show(key, y) : null;
-            if (before != after || (x != y && SecretKeys.IsSecret(key)))
-                changes.Add(new(where, $"environment {key}", before, SecretKeys.IsSecret(key) && before == after ? after + " (changed)" : after));
+            if (before != after || x != y)
+                changes.Add(new(where, $"environment {key}", before, before == after ? after + " (changed)" : after));
         }
     }
 

@@ -1,15 +1,23 @@
+using System.Text.RegularExpressions;
+
 namespace DeployDeck.Domain.Plans;
 
 /// <summary>Environment keys whose values are secrets: shown and returned masked, never logged.</summary>
-public static class SecretKeys
+public static partial class SecretKeys
 {
     public const string Mask = "••••••••";
 
-    private static readonly string[] Markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"];
+    private static readonly string[] Markers = ["PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"];
 
     public static bool IsSecret(string key) => Markers.Any(m => key.Contains(m, StringComparison.OrdinalIgnoreCase));
 
-    public static string Show(string key, string value) => IsSecret(key) ? Mask : value;
+    /// <summary>A key that names a secret, or a value that carries one: "…;Password=…", "postgres://user:pw@host".</summary>
+    public static bool IsSecret(string key, string value) => IsSecret(key) || CredentialInValue().IsMatch(value);
+
+    public static string Show(string key, string value) => IsSecret(key, value) ? Mask : value;
+
+    [GeneratedRegex(@"(password|passwd|pwd|secret|token|apikey|api_key)\s*=|://[^/\s:@]+:[^/\s@]+@", RegexOptions.IgnoreCase)]
+    private static partial Regex CredentialInValue();
 
     public static IReadOnlyDictionary<string, string> Masked(IReadOnlyDictionary<string, string> environment) =>
         environment.ToDictionary(e => e.Key, e => Show(e.Key, e.Value), StringComparer.Ordinal);

@@ -1,93 +1,81 @@
+using System.Security.Claims;
+using System.Text;
 using DeployDeck.Domain.Plans;
-using DeployDeck.Domain.Units;
-using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Plans;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.AspNetCore.Mvc;
 
 namespace DeployDeck.Web.Api;
 
-public sealed record PlanSummaryDto(Guid Id, string Name, string? Description, int LatestRevision, int Phases, int Services, DateTimeOffset CreatedAt);
-
-public sealed record ServiceDto(
-    string Name, string Image, IReadOnlyList<string>? Command, long? MemoryLimitBytes, long? MemoryReservationBytes,
-    long? MemorySwapBytes, double? Cpus, string Restart, HealthCheckDto? HealthCheck, IReadOnlyList<string> DependsOn, IReadOnlyList<string> Ports);
-
-public sealed record HealthCheckDto(IReadOnlyList<string> Test, double IntervalSeconds, double TimeoutSeconds, int Retries, double StartPeriodSeconds);
-
-public sealed record PhaseDto(
-    string Name, string Risk, long? MemoryBudgetBytes, double? CpuBudget, double SoakSeconds, string Promotion, string OnFailure,
-    long MemoryLimitsBytes, long MemoryReservationsBytes, IReadOnlyList<ServiceDto> Services);
-
-public sealed record PlanDto(Guid Id, string Name, string? Description, Guid RevisionId, int Revision, DateTimeOffset RevisionCreatedAt, string RevisionCreatedBy, long? StackBudgetBytes, IReadOnlyList<PhaseDto> Phases);
-
 public static class PlansApi
 {
+    /// <summary>Ten files of 512 KiB, their JSON escaping and the .env: anything larger is refused before it is read.</summary>
+    public const long MaxImportBodyBytes = 12 * 1024 * 1024;
+
     public static RouteGroupBuilder MapPlansApi(this RouteGroupBuilder api)
     {
         var plans = api.MapGroup("/plans").WithTags("Plans");
-        plans.MapGet("/", async (IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
+        plans.MapGet("/", (PlanStore store, CancellationToken ct) => store.ListAsync(ct));
+
+        plans.MapGet("/{id:guid}", async Task<Results<Ok<PlanDto>, ProblemHttpResult>> (Guid id, PlanStore store, CancellationToken ct, int? revision = null) =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            return TypedResults.Ok(await PlanQueries.ListAsync(db, ct));
+            var plan = await store.GetAsync(id, revision, ct);
+            return plan is null ? NotFound(id, revision) : TypedResults.Ok(plan);
         });
 
-        plans.MapGet("/{id:guid}", async Task<Results<Ok<PlanDto>, ProblemHttpResult>> (Guid id, IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
+        plans.MapGet("/{id:guid}/revisions", async Task<Results<Ok<List<RevisionSummaryDto>>, ProblemHttpResult>> (Guid id, PlanStore store, CancellationToken ct) =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            var plan = await PlanQueries.GetAsync(db, id, ct);
-            return plan is null ? ApiResults.Problem(404, "Unknown plan", $"There is no plan {id}.") : TypedResults.Ok(plan);
+            var revisions = await store.RevisionsAsync(id, ct);
+            return revisions is null ? NotFound(id, null) : TypedResults.Ok(revisions);
         });
+
+        plans.MapGet("/{id:guid}/revisions/compare", async Task<Results<Ok<IReadOnlyList<PlanChange>>, ProblemHttpResult>> (Guid id, int from, int to, PlanStore store, CancellationToken ct) =>
+        {
+            var changes = await store.CompareAsync(id, from, to, ct);
+            return changes is null
+                ? ApiResults.Problem(404, "Unknown revision", $"Plan {id} has no revision {from} or {to}.")
+                : TypedResults.Ok(changes);
+        });
+
+        plans.MapGet("/{id:guid}/export", async Task<Results<FileContentHttpResult, ProblemHttpResult>> (Guid id, PlanStore store, CancellationToken ct, int? revision = null) =>
+        {
+            var export = await store.ExportAsync(id, revision, ct);
+            return export is { } e
+                ? TypedResults.File(Encoding.UTF8.GetBytes(e.Content), "application/yaml", e.FileName)
+                : NotFound(id, revision);
+        });
+
+        plans.MapPost("/import", async Task<Results<Created<PlanImportResponse>, ProblemHttpResult>> (
+                PlanImportRequest? request, PlanStore store, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                if (request?.Files is not { Count: > 0 })
+                    return ApiResults.Problem(400, "No files", "Send {\"name\": \"…\", \"files\": [{\"name\": \"docker-compose.yml\", \"content\": \"…\"}], \"env\": \"KEY=value\", \"profiles\": []}.");
+                var (imported, refusal) = await store.ImportAsync(request, user.Identity!.Name!, ct);
+                return refusal is not null ? Problem(refusal) : TypedResults.Created($"/api/plans/{imported!.Plan.Id}", imported);
+            })
+            .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
+            .RequireAuthorization(Auth.Policies.Operate);
+
+        plans.MapPut("/{id:guid}", async Task<Results<Ok<PlanDto>, ProblemHttpResult>> (
+                Guid id, PlanUpdate? update, PlanStore store, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                if (update is null)
+                    return ApiResults.Problem(400, "No plan", "Send the plan as GET /api/plans/{id} returns it, with \"baseRevision\" set to the revision you edited.");
+                var (saved, refusal) = await store.SaveRevisionAsync(id, update, user.Identity!.Name!, ct);
+                return refusal is not null ? Problem(refusal) : TypedResults.Ok(saved!);
+            })
+            .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
+            .RequireAuthorization(Auth.Policies.Operate);
         return api;
     }
-}
 
-public static class PlanQueries
-{
-    public static async Task<List<PlanSummaryDto>> ListAsync(DeployDeckDbContext db, CancellationToken ct)
-    {
-        var rows = await db.Plans.AsNoTracking().OrderBy(p => p.Name)
-            .Select(p => new
-            {
-                p.Id, p.Name, p.Description, p.CreatedAt,
-                Latest = db.PlanRevisions.Where(r => r.PlanId == p.Id).OrderByDescending(r => r.Number)
-                    .Select(r => new { r.Number, Phases = r.Phases.Count, Services = r.Phases.SelectMany(ph => ph.Services).Count() })
-                    .FirstOrDefault(),
-            })
-            .ToListAsync(ct);
-        return rows.Select(p => new PlanSummaryDto(p.Id, p.Name, p.Description, p.Latest?.Number ?? 0, p.Latest?.Phases ?? 0, p.Latest?.Services ?? 0, p.CreatedAt)).ToList();
-    }
+    private static ProblemHttpResult NotFound(Guid id, int? revision) =>
+        ApiResults.Problem(404, "Unknown plan", revision is null ? $"There is no plan {id}." : $"Plan {id} has no revision {revision}.");
 
-    public static async Task<PlanDto?> GetAsync(DeployDeckDbContext db, Guid id, CancellationToken ct)
-    {
-        var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (plan is null)
-            return null;
-        var revision = await db.PlanRevisions.AsNoTracking().Where(r => r.PlanId == id).OrderByDescending(r => r.Number).FirstOrDefaultAsync(ct);
-        if (revision is null)
-            return new PlanDto(plan.Id, plan.Name, plan.Description, Guid.Empty, 0, plan.CreatedAt, "", null, []);
-        return ToDto(plan, revision);
-    }
-
-    public static PlanDto ToDto(Plan plan, PlanRevision revision)
-    {
-        var spec = revision.ToSpec();
-        return new PlanDto(plan.Id, plan.Name, plan.Description, revision.Id, revision.Number, revision.CreatedAt, revision.CreatedBy,
-            spec.StackBudget?.Bytes, spec.Phases.Select(ToDto).ToList());
-    }
-
-    private static PhaseDto ToDto(PhaseSpec p) => new(
-        p.Name, p.Risk.ToString(), p.MemoryBudget?.Bytes, p.CpuBudget?.Cores, p.Soak.TotalSeconds, p.Promotion.ToString(), p.OnFailure.ToString(),
-        p.Services.Sum(s => s.Resources.MemoryLimit?.Bytes ?? 0),
-        p.Services.Sum(s => s.Resources.MemoryReservation?.Bytes ?? 0),
-        p.Services.Select(ToDto).ToList());
-
-    private static ServiceDto ToDto(ServiceSpec s) => new(
-        s.Name, s.Image, s.Command, s.Resources.MemoryLimit?.Bytes, s.Resources.MemoryReservation?.Bytes, s.Resources.MemorySwapLimit?.Bytes,
-        s.Resources.Cpus?.Cores, s.Restart.ToString(),
-        s.HealthCheck is { } h ? new HealthCheckDto(h.Test, h.Interval.TotalSeconds, h.Timeout.TotalSeconds, h.Retries, h.StartPeriod.TotalSeconds) : null,
-        s.DependsOn.Select(d => d.Service).ToList(),
-        s.Ports.Select(p => p.ToString()).ToList());
+    private static ProblemHttpResult Problem(PlanRefusal refusal) => TypedResults.Problem(
+        detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title,
+        extensions: refusal.Issues.Count == 0 ? null : new Dictionary<string, object?> { ["issues"] = refusal.Issues });
 
     /// <summary>For pages: "512 MB" or "—".</summary>
-    public static string Format(long? bytes) => bytes is { } b ? new MemorySize(b).ToString() : "—";
+    public static string Format(long? bytes) => bytes is { } b ? new Domain.Units.MemorySize(b).ToString() : "—";
 }

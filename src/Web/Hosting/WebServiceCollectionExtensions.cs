@@ -41,6 +41,7 @@ public static class WebServiceCollectionExtensions
         services.AddSignalR();
         services.AddSingleton<RolloutBroadcaster>();
         services.AddScoped<RolloutLauncher>();
+        services.AddScoped<Plans.PlanStore>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
 

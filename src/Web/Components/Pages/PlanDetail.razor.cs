@@ -1,0 +1,216 @@
+using DeployDeck.Domain.Plans;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Api;
+using DeployDeck.Web.Auth;
+using DeployDeck.Web.Plans;
+using DeployDeck.Web.Rollouts;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.EntityFrameworkCore;
+using MudBlazor;
+using Severity = DeployDeck.Domain.Plans.Severity;
+
+namespace DeployDeck.Web.Components.Pages;
+
+/// <summary>
+/// The plan editor: phases as columns with their totals against budget, services moved and edited in a working copy
+/// that is validated on every change and saved as a new revision.
+/// </summary>
+public partial class PlanDetail
+{
+    private readonly HashSet<string> _openPhases = new(StringComparer.Ordinal);
+    private PlanDto? _plan;
+    private PlanSpec? _saved;
+    private PlanDraft? _draft;
+    private PlanSpec? _spec;
+    private PlanBudgets? _budgets;
+    private List<PlanIssue> _issues = [];
+    private List<RevisionSummaryDto> _revisions = [];
+    private IReadOnlyList<PlanChange>? _changes;
+    private (int From, int To) _compared;
+    private bool _loaded;
+    private bool _canOperate;
+    private List<HostDto> _hosts = [];
+    private Guid _hostId;
+    private bool _starting;
+    private bool _saving;
+    private string? _comment;
+    private LaunchRefusal? _refusal;
+    private PlanRefusal? _saveRefusal;
+    private string? _editing;
+    private ServiceDraft? _serviceDraft;
+    private List<string> _editProblems = [];
+
+    [Parameter]
+    public Guid Id { get; set; }
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    [Inject]
+    private PlanStore Store { get; set; } = default!;
+
+    [Inject]
+    private IDbContextFactory<DeployDeckDbContext> DbFactory { get; set; } = default!;
+
+    [Inject]
+    private RolloutLauncher Launcher { get; set; } = default!;
+
+    [Inject]
+    private IAuthorizationService Authorization { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    private bool Dirty => _spec is not null && _saved is not null && PlanDiff.Compare(_saved, _spec).Count > 0 || (_spec is null && _draft is not null);
+
+    private bool HasErrors => _spec is null || _issues.Any(i => i.Severity == Severity.Error);
+
+    private double? StackUse => _spec?.StackBudget is { Bytes: > 0 } b && _budgets is not null ? (double)_budgets.Limits.Bytes / b.Bytes : null;
+
+    protected override async Task OnParametersSetAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _canOperate = (await Authorization.AuthorizeAsync(user, Policies.Operate)).Succeeded;
+        await using (var db = await DbFactory.CreateDbContextAsync())
+        {
+            _hosts = await db.Hosts.AsNoTracking().OrderBy(h => h.Name).Select(h => new HostDto(h.Id, h.Name, h.Endpoint, h.Description, h.CreatedAt)).ToListAsync();
+        }
+
+        _hostId = _hosts.Count > 0 ? _hosts[0].Id : Guid.Empty;
+        await LoadAsync();
+        _loaded = true;
+    }
+
+    private async Task LoadAsync()
+    {
+        _plan = await Store.GetAsync(Id, null, default);
+        _saved = await Store.SpecAsync(Id, null, default);
+        _revisions = await Store.RevisionsAsync(Id, default) ?? [];
+        _draft = _saved is null || _plan is null ? null : PlanDraft.From(_saved, _plan.Revision);
+        _editing = null;
+        Revalidate();
+    }
+
+    private void Revalidate()
+    {
+        if (_draft is null)
+            return;
+        _issues = [];
+        _spec = _draft.ToSpec(_issues);
+        _budgets = _spec is null ? _budgets : PlanBudgets.Of(_spec);
+    }
+
+    private void Move(string service, string phase)
+    {
+        _draft!.Move(service, phase);
+        Revalidate();
+    }
+
+    private void Edit(ServiceSpec service)
+    {
+        _editing = service.Name;
+        _serviceDraft = ServiceDraft.From(service);
+        _editProblems = [];
+    }
+
+    private void CancelEdit()
+    {
+        _editing = null;
+        _serviceDraft = null;
+    }
+
+    private void ApplyEdit(string phase, ServiceSpec service)
+    {
+        var problems = new List<PlanIssue>();
+        var edited = _serviceDraft!.Apply(service, phase, problems);
+        _editProblems = problems.Select(p => p.Message).ToList();
+        if (edited is null)
+            return;
+        _draft!.Replace(edited);
+        CancelEdit();
+        Revalidate();
+    }
+
+    private static void Toggle(HashSet<string> set, string key)
+    {
+        if (!set.Remove(key))
+            set.Add(key);
+    }
+
+    private async Task SaveAsync()
+    {
+        if (_spec is null || _draft is null)
+            return;
+        _saving = true;
+        _saveRefusal = null;
+        try
+        {
+            var user = (await AuthenticationState).User;
+            var (saved, refusal) = await Store.SaveSpecAsync(Id, _draft.BaseRevision, _spec, _comment, user.Identity!.Name!, default);
+            if (refusal is not null)
+            {
+                _saveRefusal = refusal;
+                return;
+            }
+
+            _comment = null;
+            Snackbar.Add($"Saved revision {saved!.Revision}", MudBlazor.Severity.Success);
+            await LoadAsync();
+        }
+        finally
+        {
+            _saving = false;
+        }
+    }
+
+    private async Task ResetAsync()
+    {
+        _saveRefusal = null;
+        await LoadAsync();
+    }
+
+    private async Task CompareAsync(int from, int to)
+    {
+        _compared = (from, to);
+        _changes = await Store.CompareAsync(Id, from, to, default);
+    }
+
+    private async Task StartAsync()
+    {
+        _starting = true;
+        _refusal = null;
+        try
+        {
+            var user = (await AuthenticationState).User;
+            var (id, refusal) = await Launcher.StartAsync(Id, _hostId, user, default);
+            if (refusal is not null)
+            {
+                _refusal = refusal;
+                return;
+            }
+
+            Snackbar.Add("Rollout started", MudBlazor.Severity.Success);
+            Navigation.NavigateTo($"/rollouts/{id}");
+        }
+        finally
+        {
+            _starting = false;
+        }
+    }
+
+    private static string Format(Domain.Units.MemorySize? size) => size?.ToString() ?? "—";
+
+    private static Color BarColor(double use) => use > 1 ? Color.Error : use >= 0.85 ? Color.Warning : Color.Success;
+
+    private static string HealthText(HealthCheck? hc) => hc switch
+    {
+        null => "no health check",
+        { Test: ["NONE", ..] } => "health check disabled",
+        _ => $"health every {hc.Interval.TotalSeconds:0.#}s, start {hc.StartPeriod.TotalSeconds:0}s",
+    };
+}

@@ -1,0 +1,207 @@
+using DeployDeck.Compose;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Infrastructure.Data;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace DeployDeck.Web.Plans;
+
+/// <summary>A refusal the API turns into problem details and the UI into an alert; nothing was saved.</summary>
+public sealed record PlanRefusal(int Status, string Title, string Detail, IReadOnlyList<IssueDto> Issues);
+
+/// <summary>Reads and writes plans. Every save is a new immutable revision; nothing is saved when any rule fails.</summary>
+public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, ILogger<PlanStore> logger)
+{
+    public async Task<List<PlanSummaryDto>> ListAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Plans.AsNoTracking().OrderBy(p => p.Name)
+            .Select(p => new
+            {
+                p.Id, p.Name, p.Description, p.CreatedAt,
+                Latest = db.PlanRevisions.Where(r => r.PlanId == p.Id).OrderByDescending(r => r.Number)
+                    .Select(r => new { r.Number, Phases = r.Phases.Count, Services = r.Phases.SelectMany(ph => ph.Services).Count() })
+                    .FirstOrDefault(),
+            })
+            .ToListAsync(ct);
+        return rows.Select(p => new PlanSummaryDto(p.Id, p.Name, p.Description, p.Latest?.Number ?? 0, p.Latest?.Phases ?? 0, p.Latest?.Services ?? 0, p.CreatedAt)).ToList();
+    }
+
+    /// <param name="revision">Null for the latest.</param>
+    public async Task<PlanDto?> GetAsync(Guid id, int? revision, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (plan is null)
+            return null;
+        var row = await Revisions(db, id, revision).FirstOrDefaultAsync(ct);
+        return row is null ? null : ToDto(plan, row);
+    }
+
+    public async Task<PlanSpec?> SpecAsync(Guid id, int? revision, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return (await Revisions(db, id, revision).FirstOrDefaultAsync(ct))?.ToSpec();
+    }
+
+    public async Task<List<RevisionSummaryDto>?> RevisionsAsync(Guid id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (!await db.Plans.AnyAsync(p => p.Id == id, ct))
+            return null;
+        return await db.PlanRevisions.AsNoTracking().IgnoreAutoIncludes().Where(r => r.PlanId == id).OrderByDescending(r => r.Number)
+            .Select(r => new RevisionSummaryDto(r.Id, r.Number, r.CreatedAt, r.CreatedBy, r.Comment, r.Phases.Count, r.Phases.SelectMany(p => p.Services).Count()))
+            .ToListAsync(ct);
+    }
+
+    public static PlanDto ToDto(Plan plan, PlanRevision revision)
+    {
+        var spec = revision.ToSpec();
+        return new PlanDto(plan.Id, plan.Name, plan.Description, revision.Id, revision.Number, revision.CreatedAt, revision.CreatedBy, revision.Comment,
+            spec.StackBudget?.Bytes, PlanDocuments.ToDto(spec), PlanValidation.Validate(spec).Select(i => i.ToDto()).ToList(), revision.ImportNotes);
+    }
+
+    public async Task<(PlanImportResponse? Imported, PlanRefusal? Refusal)> ImportAsync(PlanImportRequest request, string user, CancellationToken ct)
+    {
+        var name = (request.Name ?? "").Trim();
+        if (name.Length is 0 or > 100)
+            return (null, Refuse(400, "Missing name", "A plan needs a name of 1 to 100 characters."));
+        var files = request.Files ?? [];
+        if (files.Any(f => string.IsNullOrWhiteSpace(f.Content)))
+            return (null, Refuse(400, "Empty file", $"{files.First(f => string.IsNullOrWhiteSpace(f.Content)).Name ?? "a file"} has no content."));
+
+        PlanImportResult result;
+        try
+        {
+            result = PlanImport.FromCompose(new ComposeImportRequest(
+                files.Select((f, i) => new ComposeSource(string.IsNullOrWhiteSpace(f.Name) ? $"file {i + 1}" : f.Name.Trim(), f.Content!)).ToList(),
+                request.Env, request.Profiles, name),
+                request.StackBudgetBytes is > 0 and var b ? new Domain.Units.MemorySize(b) : null);
+        }
+        catch (ComposeException e)
+        {
+            return (null, Refuse(400, "The Compose files cannot be read", e.Message));
+        }
+
+        if (result.Plan is null)
+        {
+            var errors = result.Errors.ToList();
+            return (null, new PlanRefusal(422, "The Compose files do not make a valid plan",
+                $"{errors.Count} problem{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors.Take(5))}{(errors.Count > 5 ? " …" : "")}",
+                result.Issues.Select(i => i.ToDto()).ToList()));
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.Plans.AnyAsync(p => p.Name == name, ct))
+            return (null, Refuse(409, "Name taken", $"A plan named '{name}' exists already; choose another name or save a revision of it."));
+
+        var now = clock.GetUtcNow();
+        var plan = new Plan { Name = name, Description = request.Description?.Trim(), CreatedAt = now };
+        var revision = result.Plan.ToRevision(plan.Id, 1, user, now);
+        revision.Comment = Truncate($"imported from {string.Join(", ", files.Select(f => f.Name))}" + (request.Profiles is { Count: > 0 } p ? $" with profiles {string.Join(", ", p)}" : ""));
+        revision.ImportNotes = result.Warnings.Select(w => w.ToString()).ToList();
+        plan.Revisions.Add(revision);
+        db.Plans.Add(plan);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return (null, Refuse(409, "Name taken", $"A plan named '{name}' was just created by someone else."));
+        }
+
+        logger.LogInformation("Plan {Plan} imported by {User}: {Services} services in {Phases} phases", name, user, result.Plan.AllServices.Count(), result.Plan.Phases.Count);
+        return (new PlanImportResponse(ToDto(plan, revision), result.Warnings.Select(w => w.ToDto()).ToList(), result.SkippedByProfile), null);
+    }
+
+    /// <summary>PUT: the document as the API shows it, masked secrets standing for the values of the revision it was made from.</summary>
+    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveRevisionAsync(Guid id, PlanUpdate update, string user, CancellationToken ct)
+    {
+        if (update.Phases is null || update.Phases.Count == 0)
+            return (null, Refuse(400, "No phases", "A plan needs at least one phase with its services."));
+        var previous = await SpecAsync(id, update.BaseRevision, ct);
+        var issues = new List<PlanIssue>();
+        var spec = PlanDocuments.ToSpec(update, previous, issues);
+        if (issues.Count > 0)
+            return (null, Invalid(issues));
+        return await SaveSpecAsync(id, update.BaseRevision, spec, update.Comment, user, ct);
+    }
+
+    /// <summary>A new revision when <paramref name="spec"/> passes every rule and differs from the latest; <paramref name="baseRevision"/> must still be the latest.</summary>
+    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveSpecAsync(Guid id, int? baseRevision, PlanSpec spec, string? comment, string user, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (plan is null)
+            return (null, Refuse(404, "Unknown plan", $"There is no plan {id}."));
+        var latest = await Revisions(db, id, null).FirstOrDefaultAsync(ct);
+        var latestNumber = latest?.Number ?? 0;
+        if (baseRevision is { } b && b != latestNumber)
+        {
+            return (null, Refuse(409, "The plan changed meanwhile",
+                $"You edited revision {b}, but revision {latestNumber} was saved since (by {latest?.CreatedBy}). Reload and edit again."));
+        }
+
+        var issues = PlanValidation.Validate(spec);
+        if (issues.Any(i => i.Severity == Severity.Error))
+            return (null, Invalid(issues));
+
+        var previous = latest?.ToSpec();
+        var changes = previous is null ? [] : PlanDiff.Compare(previous, spec);
+        if (latest is not null && changes.Count == 0)
+            return (ToDto(plan, latest), null);
+
+        var revision = spec.ToRevision(id, latestNumber + 1, user, clock.GetUtcNow());
+        revision.Comment = Truncate(string.IsNullOrWhiteSpace(comment) ? Summary(changes) : comment.Trim());
+        revision.ImportNotes = latest?.ImportNotes ?? [];
+        db.PlanRevisions.Add(revision);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return (null, Refuse(409, "The plan changed meanwhile", $"Revision {latestNumber + 1} was saved by someone else at the same moment. Reload and edit again."));
+        }
+
+        logger.LogInformation("Plan {Plan} revision {Revision} saved by {User}: {Changes} changes", plan.Name, revision.Number, user, changes.Count);
+        return (ToDto(plan, revision), null);
+    }
+
+    private static PlanRefusal Invalid(IReadOnlyList<PlanIssue> issues)
+    {
+        var errors = issues.Where(i => i.Severity == Severity.Error).ToList();
+        return new PlanRefusal(422, "The plan is not valid",
+            $"{errors.Count} problem{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors.Take(5))}{(errors.Count > 5 ? " …" : "")}",
+            issues.Select(i => i.ToDto()).ToList());
+    }
+
+    public async Task<IReadOnlyList<PlanChange>?> CompareAsync(Guid id, int from, int to, CancellationToken ct)
+    {
+        var a = await SpecAsync(id, from, ct);
+        var b = await SpecAsync(id, to, ct);
+        return a is null || b is null ? null : PlanDiff.Compare(a, b);
+    }
+
+    public async Task<(string FileName, string Content)?> ExportAsync(Guid id, int? revision, CancellationToken ct)
+    {
+        var plan = await GetAsync(id, revision, ct);
+        var spec = await SpecAsync(id, revision, ct);
+        if (plan is null || spec is null)
+            return null;
+        var header = $"DeployDeck plan \"{plan.Name}\", revision {plan.Revision}: limits, reservations, restart policies and health checks.\n"
+            + "Apply with: docker compose -f docker-compose.yml -f docker-compose.deploydeck.yml up -d";
+        return ($"docker-compose.deploydeck.yml", ComposeExport.Override(spec, header));
+    }
+
+    private static IQueryable<PlanRevision> Revisions(DeployDeckDbContext db, Guid id, int? number) =>
+        db.PlanRevisions.AsNoTracking().Where(r => r.PlanId == id && (number == null || r.Number == number)).OrderByDescending(r => r.Number);
+
+    private static PlanRefusal Refuse(int status, string title, string detail) => new(status, title, detail, []);
+
+    private static string Summary(IReadOnlyList<PlanChange> changes) =>
+        string.Join("; ", changes.Take(3).Select(c => c.ToString())) + (changes.Count > 3 ? $" and {changes.Count - 3} more" : "");
+
+    private static string Truncate(string text) => text.Length > 500 ? text[..497] + "…" : text;
+}
