@@ -13,7 +13,7 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
-        await page.WaitForSelectorAsync("[data-testid=phase]");
+        await page.WaitForSelectorAsync("[data-testid=phases]");
         try
         {
             await page.ClickAsync("[data-testid=start-rollout]");
@@ -44,7 +44,7 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
-        await page.WaitForSelectorAsync("[data-testid=phase]");
+        await page.WaitForSelectorAsync("[data-testid=phases]");
 
         await Assertions.Expect(page.Locator("[data-testid=no-start]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=start-rollout]")).ToHaveCountAsync(0);

@@ -11,7 +11,7 @@ public enum Severity
 /// <summary>One finding about a plan, naming where it is (phase, service) and what is wrong.</summary>
 public sealed record PlanIssue(Severity Severity, string Message, string? Phase = null, string? Service = null)
 {
-    public override string ToString() => (Service is null ? "" : $"service '{Service}': ") + Message;
+    public override string ToString() => (Service is not null ? $"service '{Service}': " : Phase is not null ? $"phase '{Phase}': " : "") + Message;
 }
 
 /// <summary>The rules a plan must satisfy before it is saved or run.</summary>
@@ -33,7 +33,9 @@ public static class PlanValidation
             if (string.IsNullOrWhiteSpace(phase.Name))
                 issues.Add(new(Severity.Error, "a phase has no name"));
             else if (!phaseNames.Add(phase.Name))
-                issues.Add(new(Severity.Error, $"phase name '{phase.Name}' is used twice", phase.Name));
+                issues.Add(new(Severity.Error, "the name is used by two phases", phase.Name));
+            if (phase.Services.Count == 0)
+                issues.Add(new(Severity.Warning, "has no services: the rollout passes through it without starting anything", phase.Name));
         }
 
         var all = plan.AllServices.ToList();
