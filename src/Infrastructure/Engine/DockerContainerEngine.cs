@@ -119,7 +119,7 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
             Entrypoint = s.Entrypoint?.ToList()!,
             Env = s.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
             Labels = labels,
-            ExposedPorts = s.Ports.ToDictionary(p => $"{p.ContainerPort}/{p.Protocol}", _ => new EmptyStruct()),
+            ExposedPorts = s.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol}").Distinct().ToDictionary(p => p, _ => new EmptyStruct()),
             Healthcheck = s.HealthCheck is { } hc
                 ? new HealthcheckConfig
                 {
@@ -147,12 +147,14 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
                     },
                     MaximumRetryCount = s.Restart.Mode == RestartMode.OnFailure ? s.Restart.MaxRetries : 0,
                 },
-                PortBindings = s.Ports.Where(p => p.HostPort is not null).GroupBy(p => $"{p.ContainerPort}/{p.Protocol}")
+                // A port without a host port is published on one the engine picks, as Compose does.
+                PortBindings = s.Ports.GroupBy(p => $"{p.ContainerPort}/{p.Protocol}")
                     .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(p => new PortBinding
                     {
                         HostIP = p.HostIp ?? "",
-                        HostPort = p.HostPort!.Value.ToString(CultureInfo.InvariantCulture),
+                        HostPort = p.HostPort?.ToString(CultureInfo.InvariantCulture) ?? "",
                     }).ToList()),
+                Ulimits = s.Ulimits.Select(u => new Docker.DotNet.Models.Ulimit { Name = u.Key, Soft = u.Value.Soft, Hard = u.Value.Hard }).ToList(),
             },
         };
     }

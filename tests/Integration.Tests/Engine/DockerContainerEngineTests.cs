@@ -63,7 +63,8 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
             Environment = new Dictionary<string, string> { ["PROBE_VERSION"] = "custom" },
             Entrypoint = ["/bin/sh", "-c"],
             Command = ["echo hello; sleep 30"],
-            Ports = [new PortMapping(8080, 0, "tcp", "127.0.0.1")],
+            Ports = [new PortMapping(8080, 0, "tcp", "127.0.0.1"), new PortMapping(8080, 0, "tcp", "127.0.0.2"), new PortMapping(9000)],
+            Ulimits = new Dictionary<string, DeployDeck.Domain.Plans.Ulimit> { ["nofile"] = new(1024, 2048) },
             Labels = new Dictionary<string, string> { ["team"] = "ops" },
             Restart = new RestartPolicy(RestartMode.OnFailure, 3),
             Resources = new ResourceLimits(MemorySize.Parse("48m"), null, MemorySize.Parse("96m"), CpuShare.Parse("0.25")),
@@ -81,7 +82,10 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
         Assert.Equal(48L << 20, raw.HostConfig.Memory);
         Assert.Equal(96L << 20, raw.HostConfig.MemorySwap);
         Assert.Equal(250_000_000, raw.HostConfig.NanoCPUs);
-        Assert.Equal("127.0.0.1", raw.HostConfig.PortBindings!["8080/tcp"]![0].HostIP);
+        Assert.Equal(["127.0.0.1", "127.0.0.2"], raw.HostConfig.PortBindings!["8080/tcp"]!.Select(b => b.HostIP));
+        Assert.Equal("", raw.HostConfig.PortBindings["9000/tcp"]![0].HostPort);
+        var nofile = Assert.Single(raw.HostConfig.Ulimits!);
+        Assert.Equal(("nofile", 1024L, 2048L), (nofile.Name, nofile.Soft, nofile.Hard));
 
         var seen = await _engine.InspectAsync(id, CancellationToken.None);
         Assert.Equal("on-failure", seen!.RestartPolicy);
