@@ -23,6 +23,8 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
+    public DbSet<AuditEntry> Audit => Set<AuditEntry>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -16,6 +16,9 @@ public sealed class DockerHost
     public string? Description { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The decision matrix for this host; null means the runbook's defaults.</summary>
+    public Domain.Hosts.HostThresholds? Thresholds { get; set; }
 }
 
 public sealed class Plan
@@ -160,6 +163,14 @@ public sealed class Rollout
 
     public string? Error { get; set; }
 
+    /// <summary>The host check and admission forecast the rollout started on, kept so history can compare predicted and actual.</summary>
+    public Domain.Hosts.PreflightResult? Preflight { get; set; }
+
+    /// <summary>Who let the rollout start on a YELLOW host, and why.</summary>
+    public string? AcknowledgedBy { get; set; }
+
+    public string? Acknowledgement { get; set; }
+
     /// <summary>PostgreSQL's xmin: two writers of one rollout cannot both win.</summary>
     public uint Version { get; set; }
 
@@ -248,4 +259,21 @@ public sealed class ApiToken
     public DateTimeOffset? LastUsedAt { get; set; }
 
     public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>One user action. Append-only: the application has no update or delete path, and the database refuses both.</summary>
+public sealed class AuditEntry
+{
+    public long Id { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public required string User { get; set; }
+
+    /// <summary>"plan.imported", "host.pruned", "rollout.acknowledged" …</summary>
+    public required string Action { get; set; }
+
+    public required string Subject { get; set; }
+
+    public string? Details { get; set; }
 }

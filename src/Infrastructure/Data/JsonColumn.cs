@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -7,7 +8,8 @@ namespace DeployDeck.Infrastructure.Data;
 
 internal static class JsonColumn
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+    // Enums as names: the jsonb stays readable in psql and in reports.
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Stores a value as jsonb, compared by its JSON so that in-place edits are detected.</summary>
     public static PropertyBuilder<T> AsJson<T>(this PropertyBuilder<T> property)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using DeployDeck.Domain.Engine;
 using Docker.DotNet;
 using Microsoft.Extensions.Configuration;
@@ -22,6 +23,11 @@ public static class EngineServiceCollectionExtensions
             return new DockerClientBuilder().WithEndpoint(new Uri(o.Endpoint)).Build();
         });
         services.AddSingleton<IContainerEngine, DockerContainerEngine>();
+        services.AddOptions<PreflightOptions>().Bind(configuration.GetSection(PreflightOptions.Section));
+        services.AddSingleton<DockerRaw>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Domain.Hosts.IHostInspector, DockerHostInspector>();
+        services.AddSingleton<Preflight.PreflightRunner>();
         return services;
     }
 }

@@ -1,9 +1,20 @@
+using System.Security.Claims;
+using DeployDeck.Domain.Hosts;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Preflight;
+using DeployDeck.Web.Plans;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeployDeck.Web.Api;
 
 public sealed record HostDto(Guid Id, string Name, string Endpoint, string? Description, DateTimeOffset CreatedAt);
+
+/// <summary>Body of POST /api/hosts/{id}/prune: the kinds to clean; without <paramref name="Confirm"/> nothing is removed, the list is returned.</summary>
+/// <param name="Items">With <paramref name="Confirm"/>: the ids the confirmation listed. Only those are removed.</param>
+public sealed record PruneRequest(IReadOnlyList<ReclaimKind>? Kinds, bool Confirm, IReadOnlyList<string>? Items);
+
+public sealed record PruneResponse(bool Removed, IReadOnlyList<ReclaimableItem> Items, long Bytes, IReadOnlyList<string> Skipped);
 
 public static class HostsApi
 {
@@ -16,6 +27,150 @@ public static class HostsApi
             return TypedResults.Ok(await db.Hosts.AsNoTracking().OrderBy(h => h.Name)
                 .Select(h => new HostDto(h.Id, h.Name, h.Endpoint, h.Description, h.CreatedAt)).ToListAsync(ct));
         });
+
+        hosts.MapGet("/{id:guid}/check", async Task<Results<Ok<PreflightResult>, ProblemHttpResult>> (Guid id, HostOperations ops, CancellationToken ct) =>
+        {
+            var (result, problem) = await ops.CheckAsync(id, ct);
+            return problem ?? (Results<Ok<PreflightResult>, ProblemHttpResult>)TypedResults.Ok(result!);
+        });
+
+        hosts.MapPut("/{id:guid}/thresholds", async Task<Results<Ok<HostThresholds>, ProblemHttpResult>> (Guid id, HostThresholds? thresholds, HostOperations ops, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            if (thresholds is null)
+                return ApiResults.Problem(400, "No thresholds", "Send {\"memoryYellow\": 70, \"memoryRed\": 85, \"diskYellow\": 70, \"diskRed\": 85, \"loadYellow\": 2, \"loadRed\": 5, \"keepFreePercent\": 30}.");
+            var problem = await ops.SetThresholdsAsync(id, thresholds, user.Identity!.Name!, ct);
+            return problem ?? (Results<Ok<HostThresholds>, ProblemHttpResult>)TypedResults.Ok(thresholds);
+        }).RequireAuthorization(Auth.Policies.Admin);
+
+        hosts.MapGet("/{id:guid}/disk-usage", async Task<Results<Ok<DiskUsageReport>, ProblemHttpResult>> (Guid id, HostOperations ops, CancellationToken ct) =>
+        {
+            var (report, problem) = await ops.DiskUsageAsync(id, ct);
+            return problem ?? (Results<Ok<DiskUsageReport>, ProblemHttpResult>)TypedResults.Ok(report!);
+        });
+
+        hosts.MapPost("/{id:guid}/prune", async Task<Results<Ok<PruneResponse>, ProblemHttpResult>> (Guid id, PruneRequest? request, HostOperations ops, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            if (request?.Kinds is not { Count: > 0 })
+                return ApiResults.Problem(400, "No kinds", "Send {\"kinds\": [\"Images\", \"Containers\", \"Volumes\", \"BuildCache\"], \"confirm\": false} to see what would be removed, then confirm with the listed \"items\".");
+            var (response, problem) = await ops.PruneAsync(id, request, user.Identity!.Name!, ct);
+            return problem ?? (Results<Ok<PruneResponse>, ProblemHttpResult>)TypedResults.Ok(response!);
+        }).RequireAuthorization(Auth.Policies.Operate);
+
         return api;
     }
+
+    public static RouteGroupBuilder MapDryRunApi(this RouteGroupBuilder api)
+    {
+        api.MapPost("/plans/{id:guid}/dry-run", async Task<Results<Ok<PreflightResult>, ProblemHttpResult>> (Guid id, Guid hostId, HostOperations ops, CancellationToken ct, int? revision = null) =>
+        {
+            var (result, problem) = await ops.DryRunAsync(id, revision, hostId, ct);
+            return problem ?? (Results<Ok<PreflightResult>, ProblemHttpResult>)TypedResults.Ok(result!);
+        }).WithTags("Plans");
+        return api;
+    }
+}
+
+/// <summary>Host check, dry run, disk usage and prune for the UI and the API alike.</summary>
+public sealed class HostOperations(IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, IHostInspector inspector, PlanStore plans, TimeProvider clock, ILogger<HostOperations> logger)
+{
+    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> CheckAsync(Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        return await Engine(() => preflight.CheckAsync(host, ct), host);
+    }
+
+    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> DryRunAsync(Guid planId, int? revision, Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var spec = await plans.SpecAsync(planId, revision, ct);
+        if (spec is null)
+            return (null, ApiResults.Problem(404, "Unknown plan", revision is null ? $"There is no plan {planId}." : $"Plan {planId} has no revision {revision}."));
+        return await Engine(() => preflight.ForecastAsync(spec, planId, host, 0, ct), host);
+    }
+
+    public async Task<(DiskUsageReport? Report, ProblemHttpResult? Problem)> DiskUsageAsync(Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        return await Engine(() => inspector.DiskUsageAsync(ct), host);
+    }
+
+    public async Task<ProblemHttpResult?> SetThresholdsAsync(Guid hostId, HostThresholds thresholds, string user, CancellationToken ct)
+    {
+        var problems = thresholds.Problems().ToList();
+        if (problems.Count > 0)
+            return ApiResults.Problem(422, "Thresholds not valid", string.Join("; ", problems));
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var host = await db.Hosts.FirstOrDefaultAsync(h => h.Id == hostId, ct);
+        if (host is null)
+            return UnknownHost(hostId);
+        var before = host.Thresholds ?? HostThresholds.Default;
+        host.Thresholds = thresholds;
+        db.Audit.Add(new AuditEntry { At = clock.GetUtcNow(), User = user, Action = "host.thresholds-changed", Subject = $"host {host.Name}", Details = $"{before} → {thresholds}" });
+        await db.SaveChangesAsync(ct);
+        return null;
+    }
+
+    public async Task<(PruneResponse? Response, ProblemHttpResult? Problem)> PruneAsync(Guid hostId, PruneRequest request, string user, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var (report, problem) = await Engine(() => inspector.DiskUsageAsync(ct), host);
+        if (problem is not null)
+            return (null, problem);
+        var kinds = request.Kinds!.ToHashSet();
+        var candidates = report!.Reclaimable.Where(i => kinds.Contains(i.Kind)).ToList();
+        if (!request.Confirm)
+            return (new PruneResponse(false, candidates, candidates.Sum(c => c.SizeBytes ?? 0), []), null);
+
+        var confirmed = (request.Items ?? []).ToHashSet(StringComparer.Ordinal);
+        if (confirmed.Count == 0)
+            return (null, ApiResults.Problem(400, "Nothing confirmed", "Confirm with the \"items\" (ids) the listing returned; nothing is removed without them."));
+        var listed = candidates.Where(c => confirmed.Contains(c.Id)).ToList();
+        var (result, failed) = await Engine(() => inspector.PruneAsync(listed, ct), host);
+        if (failed is not null)
+            return (null, failed);
+
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            db.Audit.Add(new AuditEntry
+            {
+                At = clock.GetUtcNow(), User = user, Action = "host.pruned", Subject = $"host {host.Name}",
+                Details = $"{string.Join(", ", kinds)}: removed {result!.Removed.Count} ({new Domain.Units.MemorySize(result.FreedBytes)}): {string.Join(", ", result.Removed.Select(r => $"{r.Kind} {r.Name}"))}"
+                    + (result.Skipped.Count > 0 ? $"; skipped: {string.Join("; ", result.Skipped)}" : ""),
+            });
+            await db.SaveChangesAsync(ct);
+        }
+
+        logger.LogInformation("{User} pruned {Count} item(s) on host {Host}, {Bytes} bytes", user, result!.Removed.Count, host.Name, result.FreedBytes);
+        return (new PruneResponse(true, result.Removed, result.FreedBytes, result.Skipped), null);
+    }
+
+    private async Task<DockerHost?> HostAsync(Guid id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == id, ct);
+    }
+
+    private async Task<(T? Value, ProblemHttpResult? Problem)> Engine<T>(Func<Task<T>> call, DockerHost host)
+        where T : class
+    {
+        try
+        {
+            return (await call(), null);
+        }
+        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            logger.LogWarning("Engine of host {Host} failed: {Reason}", host.Name, e.Message);
+            return (default, ApiResults.Problem(503, "Engine unavailable", $"The engine of host '{host.Name}' did not answer: {e.Message}"));
+        }
+    }
+
+    private static ProblemHttpResult UnknownHost(Guid id) => ApiResults.Problem(404, "Unknown host", $"There is no host {id}.");
 }

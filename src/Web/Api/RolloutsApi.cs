@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DeployDeck.Web.Api;
 
-public sealed record StartRolloutRequest(Guid PlanId, Guid HostId);
+/// <param name="Acknowledgement">An Approver's reason to start on a YELLOW host.</param>
+public sealed record StartRolloutRequest(Guid PlanId, Guid HostId, string? Acknowledgement = null);
 
 public sealed record StartRolloutResponse(Guid Id, string Url);
 
@@ -37,9 +38,12 @@ public static class RolloutsApi
         {
             if (request is null || request.PlanId == Guid.Empty || request.HostId == Guid.Empty)
                 return ApiResults.Problem(400, "Missing fields", "Send {\"planId\": \"…\", \"hostId\": \"…\"}.");
-            var (id, refusal) = await launcher.StartAsync(request.PlanId, request.HostId, user, ct);
+            var (id, refusal) = await launcher.StartAsync(request.PlanId, request.HostId, user, ct, request.Acknowledgement);
             if (refusal is not null)
-                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+            {
+                return TypedResults.Problem(detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title,
+                    extensions: refusal.CanAcknowledge ? new Dictionary<string, object?> { ["canAcknowledge"] = true } : null);
+            }
             return TypedResults.Created($"/api/rollouts/{id}", new StartRolloutResponse(id!.Value, $"/rollouts/{id}"));
         }).RequireAuthorization(Auth.Policies.Operate);
         return api;

@@ -42,6 +42,7 @@ public static class WebServiceCollectionExtensions
         services.AddSingleton<RolloutBroadcaster>();
         services.AddScoped<RolloutLauncher>();
         services.AddScoped<Plans.PlanStore>();
+        services.AddScoped<Api.HostOperations>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
 
@@ -51,6 +52,7 @@ public static class WebServiceCollectionExtensions
 
         services.AddOpenApi();
         services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
             .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
@@ -73,7 +75,7 @@ public static class WebServiceCollectionExtensions
 
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
-        api.MapHostsApi().MapPlansApi().MapRolloutsApi().MapTokensApi().MapUsersApi();
+        api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
         app.MapHangfireDashboard("/hangfire", new DashboardOptions

@@ -1,8 +1,10 @@
 using System.Security.Claims;
+using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Preflight;
 using DeployDeck.Web.Auth;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +13,8 @@ using Npgsql;
 namespace DeployDeck.Web.Rollouts;
 
 /// <summary>Why a rollout was not started, as an HTTP status and a sentence for the user.</summary>
-public sealed record LaunchRefusal(int Status, string Title, string Detail);
+/// <param name="CanAcknowledge">The host is YELLOW: an Approver may start it anyway, giving a reason.</param>
+public sealed record LaunchRefusal(int Status, string Title, string Detail, bool CanAcknowledge = false);
 
 /// <summary>
 /// Starts a rollout for the UI and the API alike: checks the caller's role, the plan and the host, records the
@@ -20,10 +23,12 @@ public sealed record LaunchRefusal(int Status, string Title, string Detail);
 public sealed class RolloutLauncher(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IBackgroundJobClient jobs,
+    PreflightRunner preflight,
     TimeProvider time,
     ILogger<RolloutLauncher> logger)
 {
-    public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken)
+    /// <param name="acknowledgement">An Approver's reason to start on a YELLOW host.</param>
+    public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken, string? acknowledgement = null)
     {
         if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
             return (null, new(StatusCodes.Status403Forbidden, "Not allowed", "Starting a rollout needs the Operator role."));
@@ -51,10 +56,43 @@ public sealed class RolloutLauncher(
         if (active is not null)
             return (null, BusyHost(host.Name, active.Id));
 
-        var now = time.GetUtcNow();
+        // ALWAYS RUN FIRST: the host check and the admission forecast of every phase, before anything is recorded or started.
+        PreflightResult check;
+        try
+        {
+            check = await preflight.ForecastAsync(spec, planId, host, 0, cancellationToken);
+        }
+        catch (Exception ex) when (ex is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Host check of {Host} failed: {Reason}", host.Name, ex.Message);
+            return (null, new(StatusCodes.Status503ServiceUnavailable, "Host check failed", $"The engine of host '{host.Name}' did not answer the host check: {ex.Message}"));
+        }
+
+        if (check.Refusal is { } refusal)
+            return (null, new(StatusCodes.Status409Conflict, "Preflight refused", $"Not started: {refusal}."));
+
         var who = user.Identity?.Name ?? "unknown";
+        var reason = acknowledgement?.Trim();
+        if (check.NeedsAcknowledgement)
+        {
+            if (string.IsNullOrEmpty(reason))
+            {
+                return (null, new(StatusCodes.Status409Conflict, "Host is YELLOW",
+                    $"Host '{host.Name}' is YELLOW ({check.Verdict.Summary}). An Approver may start anyway with a reason (\"acknowledgement\").", CanAcknowledge: true));
+            }
+
+            if (!user.IsInRole(Roles.Approver) && !user.IsInRole(Roles.Admin))
+                return (null, new(StatusCodes.Status403Forbidden, "Not allowed", $"Host '{host.Name}' is YELLOW ({check.Verdict.Summary}); only an Approver can acknowledge it."));
+            if (reason.Length is < 5 or > 1000)
+                return (null, new(StatusCodes.Status400BadRequest, "Reason needed", "Acknowledging a YELLOW host needs a reason of 5 to 1000 characters."));
+        }
+
+        var now = time.GetUtcNow();
         var rollout = new Rollout
         {
+            Preflight = check,
+            AcknowledgedBy = check.NeedsAcknowledgement ? who : null,
+            Acknowledgement = check.NeedsAcknowledgement ? reason : null,
             PlanId = planId,
             PlanRevisionId = revision.Id,
             HostId = hostId,
@@ -79,8 +117,20 @@ public sealed class RolloutLauncher(
                     Key = "rollout:queued",
                     Message = $"{who} started plan '{plan.Name}' revision {revision.Number} on host '{host.Name}'",
                 },
+                new RolloutEvent
+                {
+                    At = now,
+                    Kind = check.NeedsAcknowledgement ? "preflight.acknowledged" : "preflight.passed",
+                    Actor = who,
+                    Key = "preflight:0",
+                    Message = check.NeedsAcknowledgement
+                        ? $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}) acknowledged by {who}: {reason}"
+                        : $"Host GREEN ({check.Verdict.Summary}); every phase fits: peak {Peak(check)}",
+                },
             ],
         };
+        if (check.NeedsAcknowledgement)
+            db.Audit.Add(new AuditEntry { At = now, User = who, Action = "host.yellow-acknowledged", Subject = $"host {host.Name}", Details = $"{check.Verdict.Summary}; reason: {reason}" });
         db.Rollouts.Add(rollout);
         try
         {
@@ -95,6 +145,9 @@ public sealed class RolloutLauncher(
         logger.LogInformation("Rollout {RolloutId} of plan {Plan} rev {Revision} on host {Host} queued by {User}", rollout.Id, plan.Name, revision.Number, host.Name, who);
         return (rollout.Id, null);
     }
+
+    private static string Peak(PreflightResult check) =>
+        check.Forecast?.Phases.Max(p => p.PredictedPeak) is { } peak ? $"{new Domain.Units.MemorySize(peak)} of {new Domain.Units.MemorySize(check.Signals.MemoryTotalBytes)}" : "unknown";
 
     /// <summary>States in which a rollout holds its host: one such rollout per host.</summary>
     public static readonly RolloutState[] ActiveStates =

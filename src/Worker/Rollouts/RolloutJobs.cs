@@ -1,8 +1,10 @@
 using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
+using DeployDeck.Domain.Units;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Preflight;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +18,7 @@ namespace DeployDeck.Worker.Rollouts;
 public sealed class RolloutJobs(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IContainerEngine engine,
+    PreflightRunner preflight,
     RolloutRecorder recorder,
     IConfiguration configuration,
     IOptions<RolloutOptions> options,
@@ -93,6 +96,14 @@ public sealed class RolloutJobs(
     private async Task<bool> RunPhaseAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
     {
         var phase = plan.Phases[index];
+        if (await AdmitAsync(rollout, plan, index, ct) is { } refused)
+        {
+            await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' refused by admission: {refused}", ct,
+                phase: phase.Name, key: $"phase:{index}:failed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
+            await RollBackAsync(rollout, plan, index, ct);
+            return false;
+        }
+
         await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s)", ct,
             phase: phase.Name, key: $"phase:{index}:started", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Deploying));
 
@@ -129,6 +140,34 @@ public sealed class RolloutJobs(
             phase: phase.Name, key: $"phase:{index}:failed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
         await RollBackAsync(rollout, plan, index, ct);
         return false;
+    }
+
+    /// <summary>Admission again before the phase: the host may have changed since the rollout started. Null when admitted.</summary>
+    private async Task<string?> AdmitAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
+    {
+        var phase = plan.Phases[index];
+        var started = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
+        if (started.Count > 0)
+            return null; // resuming a phase already admitted: its new containers are on the host now
+
+        DockerHost? host;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == rollout.HostId, ct);
+        if (host is null)
+            return "the host was deleted";
+
+        var check = await preflight.ForecastAsync(plan, rollout.PlanId, host, index, ct);
+        var forecast = check.Forecast!.Phases.FirstOrDefault(p => p.Phase == phase.Name);
+        if (check.Refusal is { } refusal)
+        {
+            await recorder.RecordAsync(rollout.Id, "phase.admission-refused", Capitalise(refusal), ct, phase: phase.Name, key: $"phase:{index}:admission");
+            return refusal;
+        }
+
+        var peak = forecast?.PredictedPeak is { } p ? $"predicted peak {new MemorySize(p)} of {new MemorySize(check.Signals.MemoryTotalBytes)} (keeping {check.Thresholds.KeepFreePercent:0.#} % free)" : "host memory unknown";
+        await recorder.RecordAsync(rollout.Id, "phase.admitted", $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}); {peak}", ct,
+            phase: phase.Name, key: $"phase:{index}:admission");
+        return null;
     }
 
     private async Task<bool> PromoteAsync(Guid rolloutId, PlanSpec plan, int index, CancellationToken ct)

@@ -11,6 +11,19 @@ internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerH
         b.Property(h => h.Name).HasMaxLength(100);
         b.Property(h => h.Endpoint).HasMaxLength(500);
         b.HasIndex(h => h.Name).IsUnique();
+        b.Property(h => h.Thresholds).AsJson();
+    }
+}
+
+internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEntry>
+{
+    public void Configure(EntityTypeBuilder<AuditEntry> b)
+    {
+        b.ToTable("audit_entries");
+        b.Property(a => a.User).HasMaxLength(256);
+        b.Property(a => a.Action).HasMaxLength(100);
+        b.Property(a => a.Subject).HasMaxLength(500);
+        b.HasIndex(a => a.At);
     }
 }
 
@@ -79,6 +92,9 @@ internal sealed class RolloutConfiguration : IEntityTypeConfiguration<Rollout>
         b.ToTable("rollouts");
         b.Property(r => r.StartedBy).HasMaxLength(256);
         b.Property(r => r.Version).IsRowVersion();
+        b.Property(r => r.Preflight).AsJson();
+        b.Property(r => r.AcknowledgedBy).HasMaxLength(256);
+        b.Property(r => r.Acknowledgement).HasMaxLength(1000);
         b.HasOne(r => r.Plan).WithMany().HasForeignKey(r => r.PlanId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(r => r.PlanRevision).WithMany().HasForeignKey(r => r.PlanRevisionId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(r => r.Host).WithMany().HasForeignKey(r => r.HostId).OnDelete(DeleteBehavior.Restrict);

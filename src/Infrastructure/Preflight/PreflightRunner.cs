@@ -1,0 +1,24 @@
+using DeployDeck.Domain.Hosts;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Infrastructure.Data;
+
+namespace DeployDeck.Infrastructure.Preflight;
+
+/// <summary>The host check and the admission forecast, as the launcher, the dry run and the Worker (before each phase) run them.</summary>
+public sealed class PreflightRunner(IHostInspector inspector)
+{
+    public async Task<PreflightResult> CheckAsync(DockerHost host, CancellationToken ct)
+    {
+        var signals = await inspector.MeasureAsync(ct);
+        var thresholds = host.Thresholds ?? HostThresholds.Default;
+        return new PreflightResult(signals, thresholds, HostCheck.Evaluate(signals, thresholds), null);
+    }
+
+    public async Task<PreflightResult> ForecastAsync(PlanSpec plan, Guid planId, DockerHost host, int fromPhase, CancellationToken ct)
+    {
+        var check = await CheckAsync(host, ct);
+        var previous = await inspector.PlanMemoryAsync(planId, check.Signals, ct);
+        var images = await inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct);
+        return check with { Forecast = Admission.Predict(plan, check.Signals, check.Thresholds, previous, images, fromPhase) };
+    }
+}
