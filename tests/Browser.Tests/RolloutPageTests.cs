@@ -44,7 +44,14 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
-        await page.WaitForSelectorAsync("[data-testid=phases]");
+        try
+        {
+            await page.WaitForSelectorAsync("[data-testid=phases]");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n{page.Url}\n--- console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}", ex);
+        }
 
         await Assertions.Expect(page.Locator("[data-testid=no-start]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-testid=start-rollout]")).ToHaveCountAsync(0);

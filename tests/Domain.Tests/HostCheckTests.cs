@@ -173,3 +173,14 @@ public sealed class AdmissionTests
     [InlineData(null, ImageClass.Unknown)]
     public void Images_are_classed_by_size(long? bytes, ImageClass expected) => Assert.Equal(expected, Admission.Classify(bytes));
 }
+
+public sealed class OwnershipTests
+{
+    [Fact]
+    public void Two_rollouts_started_within_the_same_minute_get_different_container_names()
+    {
+        var first = Guid.CreateVersion7();
+        var second = Guid.CreateVersion7();
+        Assert.NotEqual(Engine.OwnershipLabels.ContainerName(first, "api"), Engine.OwnershipLabels.ContainerName(second, "api"));
+    }
+}

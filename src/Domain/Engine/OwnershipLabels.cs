@@ -22,5 +22,6 @@ public static class OwnershipLabels
         };
 
     /// <summary>The engine's container name: short, unique per rollout and service, readable in `docker ps`.</summary>
-    public static string ContainerName(Guid rolloutId, string service) => $"dd-{service}-{rolloutId.ToString("N")[..8]}";
+    /// <remarks>The id's last 12 hex digits are random; its first ones are a timestamp that two rollouts a minute apart share.</remarks>
+    public static string ContainerName(Guid rolloutId, string service) => $"dd-{service}-{rolloutId.ToString("N")[^12..]}";
 }

@@ -15,8 +15,8 @@ public sealed record SignalVerdict(string Signal, Band Band, double? Value, stri
 /// <param name="Overall">Red when any signal is red; yellow when any is yellow or unknown (nobody can vouch for it); else green.</param>
 public sealed record HostVerdict(Band Overall, IReadOnlyList<SignalVerdict> Signals)
 {
-    /// <summary>"memory 91 % (red above 85 %), load 6.2 (red above 5)": the signals that are not green.</summary>
-    public string Summary => string.Join(", ", Signals.Where(s => s.Band != Band.Green).Select(s => s.Text));
+    /// <summary>"memory 91 % (red above 85 %), load 6.2 (red above 5)": the signals that are not green, or all of them when all are.</summary>
+    public string Summary => string.Join(", ", (Signals.Any(s => s.Band != Band.Green) ? Signals.Where(s => s.Band != Band.Green) : Signals).Select(s => s.Text));
 }
 
 /// <summary>"ALWAYS RUN FIRST": memory, disk and load against the host's bands. RED refuses; YELLOW needs an Approver.</summary>

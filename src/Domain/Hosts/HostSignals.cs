@@ -32,6 +32,9 @@ public sealed record HostSignals
 
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>What the check itself cost the host: the probe container's peak memory, as its cgroup reports it.</summary>
+    public long? ProbePeakBytes { get; init; }
+
     public DateTimeOffset MeasuredAt { get; init; }
 
     public TimeSpan Took { get; init; }

@@ -45,6 +45,8 @@ public sealed class DockerHostInspector(
           i=$(grep -E '^(total_inactive_file|inactive_file) ' "$d/memory.stat" 2>/dev/null | head -n 1 | cut -d ' ' -f 2)
           echo "$(basename "$d") $u $i"
         done
+        echo @@self
+        cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.peak 2>/dev/null
         """;
 
     private readonly TimeSpan _timeout = docker.Value.RequestTimeout;
@@ -164,6 +166,9 @@ public sealed class DockerHostInspector(
                         DiskUsedBytes = Kilobytes(parts[2]),
                         DiskAvailableBytes = Kilobytes(parts[3]),
                     };
+                    break;
+                case "self" when parts.Length == 1 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var peak):
+                    signals = signals with { ProbePeakBytes = peak };
                     break;
                 case "cgroup" when parts.Length >= 2 && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var usage):
                 {

@@ -31,6 +31,8 @@ public partial class PlanDetail
     private (int From, int To) _compared;
     private bool _loaded;
     private bool _canOperate;
+    private bool _canApprove;
+    private string? _acknowledgement;
     private List<HostDto> _hosts = [];
     private Guid _hostId;
     private bool _starting;
@@ -76,6 +78,7 @@ public partial class PlanDetail
     {
         var user = (await AuthenticationState).User;
         _canOperate = (await Authorization.AuthorizeAsync(user, Policies.Operate)).Succeeded;
+        _canApprove = (await Authorization.AuthorizeAsync(user, Policies.Approve)).Succeeded;
         await using (var db = await DbFactory.CreateDbContextAsync())
         {
             _hosts = await db.Hosts.AsNoTracking().OrderBy(h => h.Name).Select(h => new HostDto(h.Id, h.Name, h.Endpoint, h.Description, h.CreatedAt)).ToListAsync();
@@ -180,14 +183,14 @@ public partial class PlanDetail
         _changes = await Store.CompareAsync(Id, from, to, default);
     }
 
-    private async Task StartAsync()
+    private async Task StartAsync(string? acknowledgement)
     {
         _starting = true;
         _refusal = null;
         try
         {
             var user = (await AuthenticationState).User;
-            var (id, refusal) = await Launcher.StartAsync(Id, _hostId, user, default);
+            var (id, refusal) = await Launcher.StartAsync(Id, _hostId, user, default, acknowledgement);
             if (refusal is not null)
             {
                 _refusal = refusal;
