@@ -207,24 +207,21 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
         return deploy ?? legacy;
     }
 
-    private MemorySize? Size(YNode? node, string key)
-    {
-        var text = Text(node, key);
-        if (text is null)
-            return null;
-        if (!MemorySize.TryParse(text, out var size, out var error))
-            return Fail<MemorySize?>($"{key}: {error}", null);
-        return size;
-    }
+    private MemorySize? Size(YNode? node, string key) => Parsed<MemorySize>(node, key, MemorySize.TryParse);
 
-    private CpuShare? Cpus(YNode? node, string key)
+    private CpuShare? Cpus(YNode? node, string key) => Parsed<CpuShare>(node, key, CpuShare.TryParse);
+
+    private TimeSpan? Duration(YNode? node, string key) => Parsed<TimeSpan>(node, key, Durations.TryParse);
+
+    private T? Parsed<T>(YNode? node, string key, UnitParser<T> parse)
+        where T : struct
     {
         var text = Text(node, key);
         if (text is null)
             return null;
-        if (!CpuShare.TryParse(text, out var cpus, out var error))
-            return Fail<CpuShare?>($"{key}: {error}", null);
-        return cpus;
+        if (!parse(text, out var value, out var error))
+            return Fail<T?>($"{key}: {error}", null);
+        return value;
     }
 
     private RestartPolicy ReadRestart(YNode? node, YMap? deploy)
@@ -298,16 +295,6 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
         }
 
         return new HealthCheck(test, interval, timeout, retries, startPeriod);
-    }
-
-    private TimeSpan? Duration(YNode? node, string key)
-    {
-        var text = Text(node, key);
-        if (text is null)
-            return null;
-        if (!Durations.TryParse(text, out var d, out var error))
-            return Fail<TimeSpan?>($"{key}: {error}", null);
-        return d;
     }
 
     private List<ServiceDependency> ReadDependsOn(YNode? node)

@@ -205,32 +205,23 @@ public sealed class ServiceDraft
 
 internal static class Field
 {
-    public static MemorySize? Memory(string text, string what, string? phase, List<PlanIssue> issues, string? service = null)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-            return null;
-        if (MemorySize.TryParse(text, out var size, out var error))
-            return size;
-        issues.Add(new(Severity.Error, $"{what}: {error}", phase, service));
-        return null;
-    }
+    public static MemorySize? Memory(string text, string what, string? phase, List<PlanIssue> issues, string? service = null) =>
+        Parse<MemorySize>(text, MemorySize.TryParse, what, phase, service, issues);
 
-    public static CpuShare? Cpus(string text, string what, string? phase, string? service, List<PlanIssue> issues)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-            return null;
-        if (CpuShare.TryParse(text, out var cpus, out var error))
-            return cpus;
-        issues.Add(new(Severity.Error, $"{what}: {error}", phase, service));
-        return null;
-    }
+    public static CpuShare? Cpus(string text, string what, string? phase, string? service, List<PlanIssue> issues) =>
+        Parse<CpuShare>(text, CpuShare.TryParse, what, phase, service, issues);
 
-    public static TimeSpan? Duration(string text, string what, string? phase, string? service, List<PlanIssue> issues)
+    public static TimeSpan? Duration(string text, string what, string? phase, string? service, List<PlanIssue> issues) =>
+        Parse<TimeSpan>(text, Durations.TryParse, what, phase, service, issues);
+
+    /// <summary>Empty text is "not set"; text that does not parse is an issue naming the field.</summary>
+    private static T? Parse<T>(string text, UnitParser<T> parse, string what, string? phase, string? service, List<PlanIssue> issues)
+        where T : struct
     {
         if (string.IsNullOrWhiteSpace(text))
             return null;
-        if (Durations.TryParse(text, out var d, out var error))
-            return d;
+        if (parse(text, out var value, out var error))
+            return value;
         issues.Add(new(Severity.Error, $"{what}: {error}", phase, service));
         return null;
     }
