@@ -74,6 +74,7 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
             Volumes = ReadVolumes(service["volumes"]),
             Networks = service["networks"] is { } n ? ComposeMerge.AsMap(n, "networks").Keys.ToList() : [],
             Ulimits = ReadUlimits(service["ulimits"]),
+            Gates = ReadGates((service["x-deploydeck"] as YMap)?["gates"]),
         };
 
         if (spec.Volumes.Count > 0)
@@ -424,6 +425,62 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// <c>x-deploydeck.gates</c>: <c>- http: URL</c> (<c>status: 200-299</c>, <c>timeout: 3s</c>), <c>- logs: PATTERN</c>
+    /// (<c>window: 2m</c>), <c>- exec: COMMAND</c> (string or list), <c>- memory: 90</c> (percent of the limit).
+    /// </summary>
+    private List<GateSpec> ReadGates(YNode? node)
+    {
+        var gates = new List<GateSpec>();
+        if (node is null)
+            return gates;
+        if (node is not YSeq seq)
+            return Fail($"x-deploydeck.gates must be a list, not {node.Kind}", gates);
+        foreach (var item in seq.Items.OfType<YMap>())
+        {
+            var timeout = Duration(item["timeout"], "x-deploydeck.gates.timeout")?.TotalSeconds ?? 5;
+            GateSpec? gate = null;
+            if (Text(item["http"], "x-deploydeck.gates.http") is { } url)
+            {
+                var (min, max) = (200, 399);
+                if (Text(item["status"], "x-deploydeck.gates.status") is { } status)
+                {
+                    var parts = status.Split('-', 2);
+                    if (!int.TryParse(parts[0], CultureInfo.InvariantCulture, out min) || !int.TryParse(parts[^1], CultureInfo.InvariantCulture, out max))
+                        Error($"x-deploydeck.gates.status '{status}' is not a status or a range like 200-299");
+                }
+
+                gate = new GateSpec { Kind = GateKind.Http, Url = url, MinStatus = min, MaxStatus = max, TimeoutSeconds = timeout };
+            }
+            else if (Text(item["logs"], "x-deploydeck.gates.logs") is { } pattern)
+            {
+                gate = new GateSpec { Kind = GateKind.Logs, Pattern = pattern, WindowSeconds = (int)(Duration(item["window"], "x-deploydeck.gates.window")?.TotalSeconds ?? 60), TimeoutSeconds = timeout };
+            }
+            else if (item["exec"] is { } exec)
+            {
+                gate = new GateSpec { Kind = GateKind.Exec, Command = CommandLine(exec, "x-deploydeck.gates.exec"), TimeoutSeconds = timeout };
+            }
+            else if (Text(item["memory"], "x-deploydeck.gates.memory") is { } percent)
+            {
+                gate = new GateSpec
+                {
+                    Kind = GateKind.Memory,
+                    MaxMemoryPercent = double.TryParse(percent.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var p) ? p : null,
+                    TimeoutSeconds = timeout,
+                };
+            }
+            else
+            {
+                Error($"x-deploydeck gate (line {item.Line}) needs one of http, logs, exec, memory");
+            }
+
+            if (gate is not null)
+                gates.Add(gate);
+        }
+
+        return gates;
     }
 
     /// <summary>A ulimit: a whole number, or -1 for unlimited.</summary>

@@ -65,6 +65,9 @@ public sealed class PlanEditorTests(BrowserFixture fixture)
             await page.ClickAsync("[data-testid=edit-api]");
             await Input(page, "edit-memory-reservation").FillAsync("128m");
             await Input(page, "edit-memory-limit").FillAsync("300m");
+            await Input(page, "gate-value").FillAsync("http://127.0.0.1:8080/health");
+            await page.ClickAsync("[data-testid=add-gate]");
+            await Assertions.Expect(page.Locator("[data-testid=gate]")).ToContainTextAsync("GET http://127.0.0.1:8080/health answers 200–399");
             await page.ClickAsync("[data-testid=apply-edit]");
             await Assertions.Expect(page.Locator("[data-testid=error-api]")).ToHaveCountAsync(0);
             await Assertions.Expect(core).ToContainTextAsync("limits 1.17 GB");
@@ -78,6 +81,7 @@ public sealed class PlanEditorTests(BrowserFixture fixture)
             var changes = page.Locator("[data-testid=changes]");
             await Assertions.Expect(changes).ToContainTextAsync("service reports");
             await Assertions.Expect(changes).ToContainTextAsync("300 MB");
+            await Assertions.Expect(changes).ToContainTextAsync("GET http://127.0.0.1:8080/health answers 200–399");
 
             // What the browser saved is what the API reads.
             await page.ReloadAsync();

@@ -184,3 +184,36 @@ public sealed class PlanRulesTests
         Assert.Equal("new", SecretKeys.Unmask(new Dictionary<string, string> { ["DB_PASSWORD"] = "new" }, stored)["DB_PASSWORD"]);
     }
 }
+
+public sealed class GateRulesTests
+{
+    private static readonly ServiceSpec Service = new() { Name = "api", Image = "x", Resources = new ResourceLimits(Units.MemorySize.Parse("64m"), null, null, null) };
+
+    [Fact]
+    public void Valid_gates_have_no_problems_and_describe_themselves()
+    {
+        GateSpec[] gates =
+        [
+            new() { Kind = GateKind.Http, Url = "http://127.0.0.1:8080/health" },
+            new() { Kind = GateKind.Logs, Pattern = "ERROR|FATAL" },
+            new() { Kind = GateKind.Exec, Command = ["pg_isready"] },
+            new() { Kind = GateKind.Memory, MaxMemoryPercent = 90 },
+        ];
+        Assert.All(gates, g => Assert.Empty(g.Problems(Service)));
+        Assert.Equal("no log line matching /ERROR|FATAL/ in the last 60 s", gates[1].ToString());
+    }
+
+    [Fact]
+    public void A_log_pattern_cannot_hang_the_worker()
+    {
+        var regex = new GateSpec { Kind = GateKind.Logs, Pattern = "(a+)+$" }.Regex();
+        Assert.Throws<System.Text.RegularExpressions.RegexMatchTimeoutException>(() => regex.IsMatch(new string('a', 5000) + "!"));
+    }
+
+    [Fact]
+    public void Gate_problems_are_plan_errors_on_the_service()
+    {
+        var plan = new PlanSpec([new PhaseSpec { Name = "core", Services = [Service with { Gates = [new GateSpec { Kind = GateKind.Http, Url = "localhost:8080" }] }] }]);
+        Assert.Contains(PlanValidation.Validate(plan), i => i.Severity == Severity.Error && i.Service == "api" && i.Message.Contains("not an http://", StringComparison.Ordinal));
+    }
+}

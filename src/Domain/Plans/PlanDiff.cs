@@ -64,6 +64,7 @@ public static class PlanDiff
         Field(changes, where, "restart", a.Restart.ToString(), b.Restart.ToString());
         Field(changes, where, "health check", Describe(a.HealthCheck), Describe(b.HealthCheck));
         Field(changes, where, "ports", string.Join(", ", a.Ports), string.Join(", ", b.Ports));
+        Field(changes, where, "gates", string.Join("; ", a.Gates), string.Join("; ", b.Gates));
         Field(changes, where, "depends on", string.Join(", ", a.DependsOn.Select(d => d.Service)), string.Join(", ", b.DependsOn.Select(d => d.Service)));
         foreach (var key in a.Environment.Keys.Union(b.Environment.Keys).Order(StringComparer.Ordinal))
         {

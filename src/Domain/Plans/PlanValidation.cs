@@ -142,6 +142,9 @@ public static class PlanValidation
         if (r.Cpus is null)
             issues.Add(new(Severity.Warning, "has no CPU limit", phase, service.Name));
 
+        foreach (var problem in service.Gates.SelectMany(g => g.Problems(service)))
+            issues.Add(new(Severity.Error, problem, phase, service.Name));
+
         if (service.HealthCheck is { } hc && (hc.Interval <= TimeSpan.Zero || hc.Retries < 1))
             issues.Add(new(Severity.Error, "health check needs an interval above 0 and at least 1 retry", phase, service.Name));
     }

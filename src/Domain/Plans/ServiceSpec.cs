@@ -36,6 +36,9 @@ public sealed record ServiceSpec
     public IReadOnlyList<string> Networks { get; init; } = [];
 
     public IReadOnlyDictionary<string, Ulimit> Ulimits { get; init; } = new Dictionary<string, Ulimit>();
+
+    /// <summary>Success criteria beyond running/healthy: HTTP, logs, exec, memory.</summary>
+    public IReadOnlyList<GateSpec> Gates { get; init; } = [];
 }
 
 public sealed record BuildSpec(string Context, string? Dockerfile = null, string? Target = null);

@@ -129,6 +129,8 @@ public sealed class PlanService
     public List<string> Networks { get; set; } = [];
 
     public Dictionary<string, Ulimit> Ulimits { get; set; } = [];
+
+    public List<GateSpec> Gates { get; set; } = [];
 }
 
 public sealed record HealthCheckDocument(List<string> Test, double IntervalSeconds, double TimeoutSeconds, int Retries, double StartPeriodSeconds);

@@ -55,6 +55,7 @@ public static class PlanMapping
         Volumes = s.Volumes,
         Networks = s.Networks,
         Ulimits = s.Ulimits,
+        Gates = s.Gates,
     };
 
     private static PlanPhase ToRow(PhaseSpec p, int order) => new()
@@ -94,5 +95,6 @@ public static class PlanMapping
         Volumes = s.Volumes.ToList(),
         Networks = s.Networks.ToList(),
         Ulimits = new Dictionary<string, Ulimit>(s.Ulimits),
+        Gates = s.Gates.ToList(),
     };
 }

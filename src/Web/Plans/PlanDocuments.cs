@@ -16,7 +16,8 @@ public sealed record ServiceDto(
     string Name, string Image, IReadOnlyList<string>? Command, IReadOnlyList<string>? Entrypoint, IReadOnlyDictionary<string, string>? Environment,
     IReadOnlyList<string>? Ports, IReadOnlyDictionary<string, string>? Labels, long? MemoryLimitBytes, long? MemoryReservationBytes, long? MemorySwapBytes,
     double? Cpus, string? Restart, HealthCheckDto? HealthCheck, IReadOnlyList<DependencyDto>? DependsOn, BuildSpec? Build = null,
-    IReadOnlyList<VolumeMount>? Volumes = null, IReadOnlyList<string>? Networks = null, IReadOnlyDictionary<string, Ulimit>? Ulimits = null);
+    IReadOnlyList<VolumeMount>? Volumes = null, IReadOnlyList<string>? Networks = null, IReadOnlyDictionary<string, Ulimit>? Ulimits = null,
+    IReadOnlyList<GateSpec>? Gates = null);
 
 /// <param name="MemoryLimitsBytes">Computed: sum of the services' limits (ignored on input).</param>
 public sealed record PhaseDto(
@@ -60,7 +61,7 @@ public static class PlanDocuments
         s.Restart.ToString(),
         s.HealthCheck is { } h ? new HealthCheckDto(h.Test, h.Interval.TotalSeconds, h.Timeout.TotalSeconds, h.Retries, h.StartPeriod.TotalSeconds) : null,
         s.DependsOn.Select(d => new DependencyDto(d.Service, Condition(d.Condition))).ToList(),
-        s.Build, s.Volumes, s.Networks, s.Ulimits);
+        s.Build, s.Volumes, s.Networks, s.Ulimits, s.Gates);
 
     public static string Condition(DependencyCondition c) => c switch
     {
@@ -144,6 +145,7 @@ public static class PlanDocuments
             Volumes = s.Volumes ?? previous?.Volumes ?? [],
             Networks = s.Networks ?? previous?.Networks ?? [],
             Ulimits = s.Ulimits ?? previous?.Ulimits ?? new Dictionary<string, Ulimit>(),
+            Gates = s.Gates ?? previous?.Gates ?? [],
         };
     }
 

@@ -126,6 +126,45 @@ public sealed class ServiceDraft
 
     public string StartPeriod { get; set; } = "0s";
 
+    public List<GateSpec> Gates { get; } = [];
+
+    public GateKind NewGateKind { get; set; } = GateKind.Http;
+
+    /// <summary>URL, pattern, command or percent, by <see cref="NewGateKind"/>.</summary>
+    public string NewGateValue { get; set; } = "";
+
+    /// <summary>Adds the gate described by <see cref="NewGateKind"/> and <see cref="NewGateValue"/>, or says why it cannot.</summary>
+    public string? AddGate(ServiceSpec service)
+    {
+        var value = NewGateValue.Trim();
+        GateSpec gate;
+        try
+        {
+            gate = NewGateKind switch
+            {
+                GateKind.Http => new GateSpec { Kind = GateKind.Http, Url = value },
+                GateKind.Logs => new GateSpec { Kind = GateKind.Logs, Pattern = value },
+                GateKind.Exec => new GateSpec { Kind = GateKind.Exec, Command = ShellWords.Split(value) },
+                _ => new GateSpec
+                {
+                    Kind = GateKind.Memory,
+                    MaxMemoryPercent = double.TryParse(value.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var p) ? p : null,
+                },
+            };
+        }
+        catch (FormatException e)
+        {
+            return e.Message;
+        }
+
+        var problem = gate.Problems(service).FirstOrDefault();
+        if (problem is not null)
+            return problem;
+        Gates.Add(gate);
+        NewGateValue = "";
+        return null;
+    }
+
     public static ServiceDraft From(ServiceSpec s)
     {
         var r = s.Resources;
@@ -134,6 +173,7 @@ public sealed class ServiceDraft
             MemoryLimit = r.MemoryLimit?.ToCompose() ?? "", MemoryReservation = r.MemoryReservation?.ToCompose() ?? "",
             MemorySwap = r.MemorySwapLimit?.ToCompose() ?? "", Cpus = r.Cpus?.ToString() ?? "", Restart = s.Restart.ToString(),
         };
+        draft.Gates.AddRange(s.Gates);
         if (s.HealthCheck is { } hc)
         {
             draft.HealthKind = hc.Test.Count > 0 ? hc.Test[0] : "";
@@ -179,7 +219,7 @@ public sealed class ServiceDraft
                 Field.Duration(StartPeriod, "health check start period", phase, service.Name, issues) ?? TimeSpan.Zero);
         }
 
-        return issues.Count > before ? null : service with { Resources = resources, Restart = restart, HealthCheck = health };
+        return issues.Count > before ? null : service with { Resources = resources, Restart = restart, HealthCheck = health, Gates = Gates.ToList() };
     }
 
     private static List<string> Words(string text, string phase, string service, List<PlanIssue> issues)

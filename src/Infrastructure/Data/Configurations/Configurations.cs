@@ -82,6 +82,7 @@ internal sealed class PlanServiceConfiguration : IEntityTypeConfiguration<PlanSe
         b.Property(s => s.Volumes).AsJson();
         b.Property(s => s.Networks).AsJson();
         b.Property(s => s.Ulimits).AsJson();
+        b.Property(s => s.Gates).AsJson();
     }
 }
 

@@ -271,6 +271,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
+                    b.Property<string>("Gates")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
                     b.Property<string>("HealthCheck")
                         .HasColumnType("jsonb");
 

@@ -139,6 +139,20 @@ public partial class PlanDetail
         Revalidate();
     }
 
+    private void AddGate(ServiceSpec service)
+    {
+        var problem = _serviceDraft!.AddGate(service);
+        _editProblems = problem is null ? [] : [problem];
+    }
+
+    private static string GateHint(GateKind kind) => kind switch
+    {
+        GateKind.Http => "URL, e.g. http://127.0.0.1:8080/health",
+        GateKind.Logs => "error pattern, e.g. ERROR|FATAL",
+        GateKind.Exec => "command, e.g. pg_isready -U app",
+        _ => "at most % of the limit, e.g. 90",
+    };
+
     private static void Toggle(HashSet<string> set, string key)
     {
         if (!set.Remove(key))
