@@ -25,6 +25,15 @@ public interface IContainerEngine
     Task RemoveAsync(string containerId, CancellationToken cancellationToken);
 
     Task<EngineInfo> InfoAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs a command inside the container (no shell unless the command is one); its exit code and output.</summary>
+    Task<ExecResult> ExecAsync(string containerId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>The container's stdout and stderr lines since a moment.</summary>
+    Task<IReadOnlyList<string>> LogsAsync(string containerId, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Memory in use without page cache (usage − inactive_file), from one stats sample; null when it cannot be read.</summary>
+    Task<long?> MemoryUsageAsync(string containerId, CancellationToken cancellationToken);
 }
 
 /// <param name="Name">The container name on the engine.</param>
@@ -84,3 +93,5 @@ public sealed record ContainerObservation
 public sealed record ContainerSummary(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels);
 
 public sealed record EngineInfo(string ServerVersion, int CpuCount, long MemoryTotal, string DockerRootDir, int ContainersRunning);
+
+public sealed record ExecResult(long ExitCode, string Output);

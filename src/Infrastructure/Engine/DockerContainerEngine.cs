@@ -102,6 +102,53 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         return cts;
     }
 
+    public async Task<ExecResult> ExecAsync(string containerId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var exec = await client.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters
+        {
+            Cmd = command.ToList(),
+            AttachStdout = true,
+            AttachStderr = true,
+        }, cts.Token);
+        using (var stream = await client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cts.Token))
+        {
+            var (stdout, stderr) = await stream.ReadOutputToEndAsync(cts.Token);
+            var inspect = await client.Exec.InspectContainerExecAsync(exec.ID, cts.Token);
+            var output = (stdout + stderr).Trim();
+            return new ExecResult(inspect.ExitCode ?? -1, output.Length > 500 ? output[..500] + "…" : output);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> LogsAsync(string containerId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        using var stream = await client.Containers.GetContainerLogsAsync(containerId, new ContainerLogsParameters
+        {
+            ShowStdout = true,
+            ShowStderr = true,
+            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Tail = "5000",
+        }, cts.Token);
+        var (stdout, stderr) = await stream.ReadOutputToEndAsync(cts.Token);
+        return (stdout + "\n" + stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    public async Task<long?> MemoryUsageAsync(string containerId, CancellationToken cancellationToken)
+    {
+        // One sample, not a stream: stats of a stopped container are known to hang, so the timeout matters.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(5));
+        var latest = new Latest<ContainerStatsResponse>();
+        await client.Containers.GetContainerStatsAsync(containerId, new ContainerStatsParameters { Stream = false, OneShot = true }, latest, cts.Token);
+        if (latest.Value?.MemoryStats is not { Usage: { } usage and > 0 } memory)
+            return null;
+        var stats = memory.Stats ?? new Dictionary<string, ulong>();
+        var inactive = stats.TryGetValue("total_inactive_file", out var v1) ? v1 : stats.TryGetValue("inactive_file", out var v2) ? v2 : 0UL;
+        return (long)(usage - Math.Min(inactive, usage));
+    }
+
     internal static CreateContainerParameters ToParameters(ContainerRequest request)
     {
         var s = request.Service;
@@ -205,4 +252,12 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
     // The engine reports "0001-01-01T00:00:00Z" for "never".
     private static DateTimeOffset? ParseTime(string? value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1 ? t : null;
+}
+
+/// <summary>Keeps the last report, synchronously: <see cref="Progress{T}"/> posts to the thread pool and may arrive after the call returned.</summary>
+internal sealed class Latest<T> : IProgress<T>
+{
+    public T? Value { get; private set; }
+
+    public void Report(T value) => Value = value;
 }

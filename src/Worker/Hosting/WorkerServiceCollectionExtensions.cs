@@ -51,6 +51,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
         services.AddHostedService<Heartbeat>();
         services.AddSingleton<RolloutRecorder>();
+        services.AddSingleton<GateRunner>();
         services.AddScoped<IRolloutJobs, RolloutJobs>();
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));

@@ -19,6 +19,7 @@ public sealed class RolloutJobs(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IContainerEngine engine,
     PreflightRunner preflight,
+    GateRunner gates,
     RolloutRecorder recorder,
     IConfiguration configuration,
     IOptions<RolloutOptions> options,
@@ -248,7 +249,7 @@ public sealed class RolloutJobs(
                 {
                     await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Ready, containerId, verdict.Reason, ct);
                     await recorder.RecordAsync(rollout.Id, "service.ready", $"{Capitalise(verdict.Reason)} after {waited.TotalSeconds:0.0}s", ct, phase.Name, service.Name, $"service:{service.Name}:ready");
-                    return null;
+                    return await CheckGatesAsync(rollout, phase, service, containerId, began, ct);
                 }
 
                 if (verdict.Readiness == Readiness.Failed)
@@ -264,6 +265,38 @@ public sealed class RolloutJobs(
         {
             return await ServiceFailedAsync(rollout.Id, phase, service, ex.Message, ct);
         }
+    }
+
+    /// <summary>
+    /// Each gate of the service, recorded with its figure. HTTP and exec gates may need a moment after "ready"
+    /// (a port that opens late), so they are retried until the start deadline; logs and memory are read once.
+    /// </summary>
+    private async Task<string?> CheckGatesAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    {
+        for (var i = 0; i < service.Gates.Count; i++)
+        {
+            var gate = service.Gates[i];
+            var until = time.GetUtcNow() + _options.StartDeadline;
+            GateOutcome outcome;
+            while (true)
+            {
+                outcome = await gates.EvaluateAsync(gate, service, containerId, phaseStarted, ct);
+                if (outcome.Passed || gate.Kind is GateKind.Logs or GateKind.Memory || time.GetUtcNow() >= until)
+                    break;
+                await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
+            }
+
+            var key = $"service:{service.Name}:gate:{i}";
+            if (!outcome.Passed)
+            {
+                await recorder.RecordAsync(rollout.Id, "gate.failed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
+                return await ServiceFailedAsync(rollout.Id, phase, service, $"gate failed — {gate}: {outcome.Figure}", ct);
+            }
+
+            await recorder.RecordAsync(rollout.Id, "gate.passed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
+        }
+
+        return null;
     }
 
     private async Task<string> ServiceFailedAsync(Guid rolloutId, PhaseSpec phase, ServiceSpec service, string reason, CancellationToken ct)

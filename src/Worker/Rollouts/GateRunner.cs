@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+
+namespace DeployDeck.Worker.Rollouts;
+
+/// <param name="Figure">What was measured, for the record: "HTTP 200 in 12 ms", "exit 1: …", "31 % of 64 MB".</param>
+public sealed record GateOutcome(GateSpec Gate, bool Passed, string Figure);
+
+/// <summary>Evaluates one gate of one container, from the Worker: HTTP from here, exec, logs and memory through the engine.</summary>
+public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
+{
+    private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan };
+
+    public async Task<GateOutcome> EvaluateAsync(GateSpec gate, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    {
+        var timeout = TimeSpan.FromSeconds(gate.TimeoutSeconds);
+        try
+        {
+            return gate.Kind switch
+            {
+                GateKind.Http => await HttpAsync(gate, timeout, ct),
+                GateKind.Exec => await ExecAsync(gate, containerId, timeout, ct),
+                GateKind.Logs => await LogsAsync(gate, containerId, phaseStarted, ct),
+                _ => await MemoryAsync(gate, service, containerId, ct),
+            };
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new GateOutcome(gate, false, $"no answer within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception e) when (e is HttpRequestException or Docker.DotNet.DockerApiException or IOException)
+        {
+            return new GateOutcome(gate, false, e.Message);
+        }
+    }
+
+    private static async Task<GateOutcome> HttpAsync(GateSpec gate, TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        var watch = Stopwatch.StartNew();
+        using var response = await Http.GetAsync(gate.Url, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        var status = (int)response.StatusCode;
+        return new GateOutcome(gate, status >= gate.MinStatus && status <= gate.MaxStatus, $"HTTP {status} in {watch.ElapsedMilliseconds} ms");
+    }
+
+    private async Task<GateOutcome> ExecAsync(GateSpec gate, string containerId, TimeSpan timeout, CancellationToken ct)
+    {
+        var result = await engine.ExecAsync(containerId, gate.Command ?? [], timeout, ct);
+        return new GateOutcome(gate, result.ExitCode == 0, result.Output.Length == 0 ? $"exit {result.ExitCode}" : $"exit {result.ExitCode}: {result.Output}");
+    }
+
+    /// <summary>Only lines since the phase began count: an error from the previous run is not this rollout's.</summary>
+    private async Task<GateOutcome> LogsAsync(GateSpec gate, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    {
+        var windowStart = time.GetUtcNow() - TimeSpan.FromSeconds(gate.WindowSeconds);
+        var lines = await engine.LogsAsync(containerId, windowStart > phaseStarted ? windowStart : phaseStarted, ct);
+        var regex = gate.Regex();
+        try
+        {
+            var match = lines.FirstOrDefault(regex.IsMatch);
+            return match is null
+                ? new GateOutcome(gate, true, $"no match in {lines.Count} line(s)")
+                : new GateOutcome(gate, false, $"matched: {(match.Length > 200 ? match[..200] + "…" : match)}");
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return new GateOutcome(gate, false, $"the pattern /{gate.Pattern}/ took too long on a log line");
+        }
+    }
+
+    private async Task<GateOutcome> MemoryAsync(GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
+    {
+        var limit = service.Resources.MemoryLimit;
+        var used = await engine.MemoryUsageAsync(containerId, ct);
+        if (used is null || limit is null)
+            return new GateOutcome(gate, false, "memory use could not be read");
+        var percent = 100.0 * used.Value / limit.Value.Bytes;
+        return new GateOutcome(gate, percent <= gate.MaxMemoryPercent,
+            string.Create(CultureInfo.InvariantCulture, $"{percent:0.#} % of {limit} ({new Domain.Units.MemorySize(used.Value)})"));
+    }
+}

@@ -1,0 +1,91 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Units;
+using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
+
+namespace DeployDeck.Integration.Tests.Rollouts;
+
+/// <summary>Gates evaluated by the Worker against real containers: HTTP from the Worker, exec, logs and memory through the engine.</summary>
+public sealed class GateTests : IAsyncLifetime
+{
+    private DeployDeckApp _app = null!;
+
+    public async Task InitializeAsync() => _app = await DeployDeckApp.StartAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static ServiceSpec Probe(string name, Dictionary<string, string>? env = null) => new()
+    {
+        Name = name,
+        Image = "deploydeck/probe:latest",
+        Environment = env ?? [],
+        Resources = new ResourceLimits(MemorySize.Parse("64m"), null, null, CpuShare.Parse("0.25")),
+        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+    };
+
+    private async Task<JsonElement> RollOutAsync(string name, ServiceSpec service)
+    {
+        var planId = await _app.SeedPlanAsync(name, new PlanSpec([new PhaseSpec { Name = "core", Services = [service] }]));
+        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
+        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await _app.HostIdAsync() });
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        return await RolloutApiTests.WaitForFinalAsync(admin, id, TimeSpan.FromMinutes(2));
+    }
+
+    private static List<string> Events(JsonElement rollout, string kind) => rollout.GetProperty("events").EnumerateArray()
+        .Where(e => e.GetProperty("kind").GetString() == kind).Select(e => e.GetProperty("message").GetString()!).ToList();
+
+    [Fact]
+    public async Task Passing_gates_are_recorded_with_their_figures()
+    {
+        var port = FreePort();
+        var service = Probe("web") with
+        {
+            Ports = [new PortMapping(8080, port, "tcp", "127.0.0.1")],
+            Gates =
+            [
+                new GateSpec { Kind = GateKind.Http, Url = $"http://127.0.0.1:{port}/health", MinStatus = 200, MaxStatus = 299 },
+                new GateSpec { Kind = GateKind.Exec, Command = ["/bin/sh", "-c", "test -x /bin/busybox"] },
+                new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR|FATAL", WindowSeconds = 60 },
+                new GateSpec { Kind = GateKind.Memory, MaxMemoryPercent = 95 },
+            ],
+        };
+
+        var rollout = await RollOutAsync("gated", service);
+
+        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{_app.WorkerLog}");
+        var passed = Events(rollout, "gate.passed");
+        Assert.Equal(4, passed.Count);
+        Assert.Contains(passed, m => m.StartsWith($"GET http://127.0.0.1:{port}/health answers 200–299: HTTP 200 in ", StringComparison.Ordinal));
+        Assert.Contains(passed, m => m.Contains("exits 0: exit 0", StringComparison.Ordinal));
+        Assert.Contains(passed, m => m.Contains("no log line matching /ERROR|FATAL/", StringComparison.Ordinal) && m.Contains("no match in", StringComparison.Ordinal));
+        Assert.Contains(passed, m => m.Contains("% of 64 MB", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_error_in_the_logs_fails_the_gate_and_the_phase_is_rolled_back()
+    {
+        var service = Probe("noisy", new Dictionary<string, string> { ["PROBE_ERROR_EVERY"] = "1", ["PROBE_START_DELAY"] = "3" }) with
+        {
+            Gates = [new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR", WindowSeconds = 60 }],
+        };
+
+        var rollout = await RollOutAsync("noisy", service);
+
+        Assert.Equal("RolledBack", rollout.GetProperty("state").GetString());
+        var failed = Assert.Single(Events(rollout, "gate.failed"));
+        Assert.Contains("matched: ", failed, StringComparison.Ordinal);
+        Assert.Contains("ERROR probe failure simulated", failed, StringComparison.Ordinal);
+        Assert.DoesNotContain(await _app.ContainersAsync(), c => c.Labels["deploydeck.service"] == "noisy");
+    }
+}
