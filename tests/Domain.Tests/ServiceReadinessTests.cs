@@ -76,3 +76,33 @@ public sealed class ServiceReadinessTests
     public void Unhealthy_container_fails() =>
         Assert.Equal(Readiness.Failed, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Unhealthy), TimeSpan.FromSeconds(1)).Readiness);
 }
+
+public sealed class SoakCheckTests
+{
+    private static readonly DeployDeck.Domain.Plans.ServiceSpec Service = new() { Name = "api", Image = "x" };
+
+    private static DeployDeck.Domain.Engine.ContainerObservation C(bool running = true, bool oom = false, int restarts = 0, DeployDeck.Domain.Engine.HealthStatus health = DeployDeck.Domain.Engine.HealthStatus.Healthy) => new()
+    {
+        Id = "c", Name = "c", ImageId = "i", Status = running ? "running" : "exited", Running = running, OomKilled = oom, RestartCount = restarts,
+        Health = health, RestartPolicy = "always", ExitCode = running ? 0 : 137,
+    };
+
+    [Fact]
+    public void A_service_unchanged_since_the_gates_passes_its_soak() => Assert.Null(DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(), C()));
+
+    [Fact]
+    public void A_restart_an_oom_a_stop_or_unhealthy_during_soak_fails_it()
+    {
+        Assert.Contains("restarted 1 time", DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(restarts: 2), C(restarts: 3)), StringComparison.Ordinal);
+        Assert.Contains("OOM-killed", DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(), C(running: false, oom: true)), StringComparison.Ordinal);
+        Assert.Contains("stopped", DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(), C(running: false)), StringComparison.Ordinal);
+        Assert.Equal("unhealthy", DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(), C(health: DeployDeck.Domain.Engine.HealthStatus.Unhealthy)));
+        Assert.Equal("the container is gone", DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(), null));
+    }
+
+    [Fact]
+    public void An_oom_from_before_the_soak_does_not_count_again()
+    {
+        Assert.Null(DeployDeck.Domain.Rollouts.SoakCheck.Evaluate(Service, C(oom: true, restarts: 1), C(oom: true, restarts: 1)));
+    }
+}

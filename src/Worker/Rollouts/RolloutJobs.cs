@@ -129,6 +129,9 @@ public sealed class RolloutJobs(
                 break;
         }
 
+        if (failure is null && phase.Soak > TimeSpan.Zero)
+            failure = await SoakAsync(rollout, phase, index, ct);
+
         if (failure is null)
         {
             await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct,
@@ -265,6 +268,62 @@ public sealed class RolloutJobs(
         {
             return await ServiceFailedAsync(rollout.Id, phase, service, ex.Message, ct);
         }
+    }
+
+    /// <summary>
+    /// The phase's wait before promotion: every few seconds each new container must still be as it was when the gates
+    /// passed (no OOM kill, no restart, running, not unhealthy) and every gate must still pass. A Worker that resumes
+    /// during a soak starts the soak again: the wait is never shortened.
+    /// </summary>
+    private async Task<string?> SoakAsync(Rollout rollout, PhaseSpec phase, int index, CancellationToken ct)
+    {
+        await recorder.RecordAsync(rollout.Id, "phase.soaking", $"Soaking for {Domain.Units.Durations.Format(phase.Soak)}; containers and gates checked every {_options.SoakCheckInterval.TotalSeconds:0.#} s", ct,
+            phase: phase.Name, key: $"phase:{index}:soaking", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Soaking));
+        var containers = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
+        var byService = containers.Where(c => c.Labels.ContainsKey(OwnershipLabels.Service)).ToDictionary(c => c.Labels[OwnershipLabels.Service], c => c.Id, StringComparer.Ordinal);
+        var baselines = new Dictionary<string, ContainerObservation>(StringComparer.Ordinal);
+        foreach (var service in phase.Services)
+        {
+            if (byService.TryGetValue(service.Name, out var id) && await engine.InspectAsync(id, ct) is { } seen)
+                baselines[service.Name] = seen;
+        }
+
+        var started = time.GetUtcNow();
+        var end = started + phase.Soak;
+        var checks = 0;
+        while (time.GetUtcNow() < end)
+        {
+            var wait = end - time.GetUtcNow();
+            await Task.Delay(wait < _options.SoakCheckInterval ? wait : _options.SoakCheckInterval, time, ct);
+            checks++;
+            foreach (var service in phase.Services)
+            {
+                if (!baselines.TryGetValue(service.Name, out var baseline))
+                    continue;
+                var now = await engine.InspectAsync(baseline.Id, ct);
+                var problem = SoakCheck.Evaluate(service, baseline, now);
+                foreach (var gate in problem is null ? service.Gates : [])
+                {
+                    var outcome = await gates.EvaluateAsync(gate, service, baseline.Id, started, ct);
+                    if (!outcome.Passed)
+                    {
+                        problem = $"gate {gate}: {outcome.Figure}";
+                        break;
+                    }
+                }
+
+                if (problem is not null)
+                {
+                    var after = time.GetUtcNow() - started;
+                    await recorder.RecordAsync(rollout.Id, "soak.failed", $"{service.Name} after {after.TotalSeconds:0}s of soak: {problem}", ct, phase.Name, service.Name, $"phase:{index}:soak-failed");
+                    return await ServiceFailedAsync(rollout.Id, phase, service, $"during soak: {problem}", ct);
+                }
+            }
+        }
+
+        await recorder.RecordAsync(rollout.Id, "phase.soaked", $"Soaked {Domain.Units.Durations.Format(phase.Soak)}: {checks} check(s), no OOM kill, no restart, every gate held", ct,
+            phase: phase.Name, key: $"phase:{index}:soaked");
+        return null;
     }
 
     /// <summary>

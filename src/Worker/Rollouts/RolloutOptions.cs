@@ -22,6 +22,9 @@ public sealed class RolloutOptions
     [Range(1, 32)]
     public int MaxParallelStarts { get; set; } = 4;
 
+    /// <summary>How often a soaking phase's containers and gates are checked.</summary>
+    public TimeSpan SoakCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Labels added to every container DeployDeck creates (a team, a cost centre; tests mark theirs).</summary>
     public Dictionary<string, string> ExtraLabels { get; set; } = [];
 }

@@ -33,9 +33,9 @@ public sealed class GateTests : IAsyncLifetime
         HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
     };
 
-    private async Task<JsonElement> RollOutAsync(string name, ServiceSpec service)
+    private async Task<JsonElement> RollOutAsync(string name, ServiceSpec service, TimeSpan soak = default)
     {
-        var planId = await _app.SeedPlanAsync(name, new PlanSpec([new PhaseSpec { Name = "core", Services = [service] }]));
+        var planId = await _app.SeedPlanAsync(name, new PlanSpec([new PhaseSpec { Name = "core", Soak = soak, Services = [service] }]));
         using var admin = _app.CreateClient(await _app.AdminTokenAsync());
         var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await _app.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
@@ -61,9 +61,10 @@ public sealed class GateTests : IAsyncLifetime
             ],
         };
 
-        var rollout = await RollOutAsync("gated", service);
+        var rollout = await RollOutAsync("gated", service, TimeSpan.FromSeconds(6));
 
         Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{_app.WorkerLog}");
+        Assert.Contains("Soaked 6s: ", Assert.Single(Events(rollout, "phase.soaked")), StringComparison.Ordinal);
         var passed = Events(rollout, "gate.passed");
         Assert.Equal(4, passed.Count);
         Assert.Contains(passed, m => m.StartsWith($"GET http://127.0.0.1:{port}/health answers 200–299: HTTP 200 in ", StringComparison.Ordinal));
@@ -87,5 +88,23 @@ public sealed class GateTests : IAsyncLifetime
         Assert.Contains("matched: ", failed, StringComparison.Ordinal);
         Assert.Contains("ERROR probe failure simulated", failed, StringComparison.Ordinal);
         Assert.DoesNotContain(await _app.ContainersAsync(), c => c.Labels["deploydeck.service"] == "noisy");
+    }
+
+    [Fact]
+    public async Task A_restart_during_the_soak_fails_the_phase_even_though_the_restart_policy_brought_it_back()
+    {
+        var service = Probe("flaky", new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "3", ["PROBE_EXIT_CODE"] = "2" }) with
+        {
+            HealthCheck = null,
+            Restart = new RestartPolicy(RestartMode.Always),
+        };
+
+        var rollout = await RollOutAsync("flaky", service, TimeSpan.FromSeconds(20));
+
+        Assert.Equal("RolledBack", rollout.GetProperty("state").GetString());
+        var failed = Assert.Single(Events(rollout, "soak.failed"));
+        Assert.Contains("flaky after ", failed, StringComparison.Ordinal);
+        Assert.Contains("restarted 1 time(s)", failed, StringComparison.Ordinal);
+        Assert.Empty(Events(rollout, "phase.soaked"));
     }
 }
