@@ -11,6 +11,8 @@ public sealed record StartRolloutRequest(Guid PlanId, Guid HostId, string? Ackno
 
 public sealed record StartRolloutResponse(Guid Id, string Url);
 
+public sealed record ApproveRequest(string? Comment);
+
 public static class RolloutsApi
 {
     public static RouteGroupBuilder MapRolloutsApi(this RouteGroupBuilder api)
@@ -46,6 +48,16 @@ public static class RolloutsApi
             }
             return TypedResults.Created($"/api/rollouts/{id}", new StartRolloutResponse(id!.Value, $"/rollouts/{id}"));
         }).RequireAuthorization(Auth.Policies.Operate);
+
+        rollouts.MapPost("/{id:guid}/approve", async Task<Results<Ok<RolloutView>, ProblemHttpResult>> (
+            Guid id, ApproveRequest? request, RolloutApprovals approvals, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            var refusal = await approvals.ApproveAsync(id, user, request?.Comment, ct);
+            if (refusal is not null)
+                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            return TypedResults.Ok((await RolloutQueries.GetAsync(db, id, ct))!);
+        }).RequireAuthorization(Auth.Policies.Approve);
         return api;
     }
 }

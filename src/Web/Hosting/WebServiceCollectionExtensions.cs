@@ -41,6 +41,8 @@ public static class WebServiceCollectionExtensions
         services.AddSignalR();
         services.AddSingleton<RolloutBroadcaster>();
         services.AddScoped<RolloutLauncher>();
+        services.AddScoped<RolloutApprovals>();
+        services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Api.HostOperations>();
         services.AddScoped<TokenIssuer>();
