@@ -1,6 +1,7 @@
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Web.Live;
 using DeployDeck.Web.Rollouts;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.EntityFrameworkCore;
 
@@ -30,8 +31,34 @@ public sealed partial class RolloutDetail
     [Inject]
     public required RolloutBroadcaster Broadcaster { get; init; }
 
+    [Inject]
+    public required RolloutApprovals Approvals { get; init; }
+
+    [Inject]
+    public required IAuthorizationService Authorization { get; init; }
+
+    [CascadingParameter]
+    private Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    private bool _canApprove;
+    private string? _approvalComment;
+    private LaunchRefusal? _approvalRefusal;
+
+    /// <summary>The evidence for an Approver: what the phase that passed proved (gates with figures, soak).</summary>
+    private IEnumerable<RolloutEventView> Evidence => _view is null ? []
+        : _view.Events.Where(e => e.Kind is "gate.passed" or "gate.failed" or "phase.soaked" or "soak.failed" or "phase.admitted" or "service.ready"
+            && e.Phase == _view.Phases.ElementAtOrDefault(_view.CurrentPhase - 1)?.Name);
+
+    private async Task ApproveAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _approvalRefusal = await Approvals.ApproveAsync(Id, user, _approvalComment, _disposed.Token);
+        await LoadAsync();
+    }
+
     protected override async Task OnInitializedAsync()
     {
+        _canApprove = (await Authorization.AuthorizeAsync((await AuthenticationState).User, Auth.Policies.Approve)).Succeeded;
         await LoadAsync();
         _subscription = FollowAsync(_disposed.Token);
     }

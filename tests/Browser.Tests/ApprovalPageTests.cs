@@ -1,0 +1,42 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Units;
+using Microsoft.Playwright;
+
+namespace DeployDeck.Browser.Tests;
+
+[Collection(BrowserCollection.Name)]
+public sealed class ApprovalPageTests(BrowserFixture fixture)
+{
+    [Fact]
+    public async Task Approver_sees_the_gate_evidence_and_approves_the_promotion()
+    {
+        var app = fixture.App;
+        ServiceSpec Probe(string name) => new()
+        {
+            Name = name,
+            Image = "deploydeck/probe:latest",
+            Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
+            Gates = [new GateSpec { Kind = GateKind.Exec, Command = ["/bin/sh", "-c", "true"] }],
+        };
+        var planId = await app.SeedPlanAsync("approve-me", new PlanSpec([
+            new PhaseSpec { Name = "core", Promotion = PromotionMode.NeedsApproval, Services = [Probe("db")] },
+            new PhaseSpec { Name = "business", Services = [Probe("auth")] },
+        ]));
+        using var op = app.CreateClient(await app.TokenAsync("approval-op", await app.CreateUserAsync("approval-op", "Operator")));
+        var started = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        var password = await app.CreateUserAsync("approval-lead", "Approver");
+        var page = await fixture.SignedInPageAsync("approval-lead", password);
+        await page.GotoAsync($"/rollouts/{id}");
+        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "AwaitingApproval", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=evidence]")).ToContainTextAsync("exits 0: exit 0");
+
+        await page.Locator("[data-testid=approval-comment] input, input[data-testid=approval-comment]").First.FillAsync("db gates green");
+        await page.ClickAsync("[data-testid=approve]");
+        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("approval-lead approved the promotion to 'business': db gates green");
+    }
+}
