@@ -16,13 +16,8 @@ using Npgsql;
 namespace DeployDeck.Integration.Tests.Preflight;
 
 /// <summary>The host check, admission and cleanup against this machine's real engine, /proc and disk.</summary>
-public sealed class PreflightTests : IAsyncLifetime
+public sealed class PreflightTests() : AppPerClass()
 {
-    private DeployDeckApp _app = null!;
-
-    public async Task InitializeAsync() => _app = await DeployDeckApp.StartAsync();
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
 
     private static Dictionary<string, long> MemInfo() => File.ReadAllLines("/proc/meminfo")
         .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -43,8 +38,8 @@ public sealed class PreflightTests : IAsyncLifetime
     [Fact]
     public async Task Host_check_reads_the_figures_free_df_and_loadavg_read_on_this_machine()
     {
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var check = await admin.GetFromJsonAsync<JsonElement>($"/api/hosts/{await _app.HostIdAsync()}/check");
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var check = await admin.GetFromJsonAsync<JsonElement>($"/api/hosts/{await App.HostIdAsync()}/check");
         var signals = check.GetProperty("signals");
 
         var meminfo = MemInfo();
@@ -64,14 +59,14 @@ public sealed class PreflightTests : IAsyncLifetime
 
         // Load thresholds are lenient in tests; memory and disk are this machine's own.
         Assert.Equal("Green", check.GetProperty("verdict").GetProperty("overall").GetString());
-        Assert.DoesNotContain(await _app.ContainersAsync(), _ => true);
+        Assert.DoesNotContain(await App.ContainersAsync(), _ => true);
     }
 
     [Fact]
     public async Task Lowered_thresholds_make_the_host_red_and_the_rollout_is_refused_with_nothing_started()
     {
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var hostId = await _app.HostIdAsync();
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var hostId = await App.HostIdAsync();
         var set = await admin.PutAsJsonAsync($"/api/hosts/{hostId}/thresholds", new { memoryYellow = 0.01, memoryRed = 0.02, loadYellow = 1000, loadRed = 1000 });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
 
@@ -86,8 +81,8 @@ public sealed class PreflightTests : IAsyncLifetime
         Assert.Contains("the host is RED: memory", detail, StringComparison.Ordinal);
         Assert.Contains("(red above 0.02 %)", detail, StringComparison.Ordinal);
 
-        Assert.Equal(0L, await _app.QueryScalarAsync<long>("SELECT count(*) FROM rollouts"));
-        Assert.Empty(await _app.ContainersAsync());
+        Assert.Equal(0L, await App.QueryScalarAsync<long>("SELECT count(*) FROM rollouts"));
+        Assert.Empty(await App.ContainersAsync());
 
         var absurd = await admin.PutAsJsonAsync($"/api/hosts/{hostId}/thresholds", new { memoryYellow = 90, memoryRed = 80 });
         Assert.Equal(HttpStatusCode.UnprocessableEntity, absurd.StatusCode);
@@ -104,12 +99,12 @@ public sealed class PreflightTests : IAsyncLifetime
             Image = "deploydeck/probe:latest",
             Resources = new ResourceLimits(new MemorySize((long)(total * share)), null, null, CpuShare.Parse("0.5")),
         };
-        var planId = await _app.SeedPlanAsync("too-big", new PlanSpec([
+        var planId = await App.SeedPlanAsync("too-big", new PlanSpec([
             new PhaseSpec { Name = "core", Services = [Big("db", 0.05)] },
             new PhaseSpec { Name = "analytics", Services = [Big("etl", 0.4), Big("search", 0.3), Big("reports", 0.02)] },
         ]));
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var hostId = await _app.HostIdAsync();
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var hostId = await App.HostIdAsync();
 
         var dryRun = await admin.PostAsync($"/api/plans/{planId}/dry-run?hostId={hostId}", null);
         Assert.Equal(HttpStatusCode.OK, dryRun.StatusCode);
@@ -127,20 +122,20 @@ public sealed class PreflightTests : IAsyncLifetime
         var start = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
         Assert.Equal(HttpStatusCode.Conflict, start.StatusCode);
         Assert.Contains("phase analytics needs", await start.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(0L, await _app.QueryScalarAsync<long>("SELECT count(*) FROM rollouts"));
-        Assert.Empty(await _app.ContainersAsync());
+        Assert.Equal(0L, await App.QueryScalarAsync<long>("SELECT count(*) FROM rollouts"));
+        Assert.Empty(await App.ContainersAsync());
     }
 
     [Fact]
     public async Task A_yellow_host_needs_an_approvers_reason_which_is_recorded_and_the_audit_trail_cannot_be_changed()
     {
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var hostId = await _app.HostIdAsync();
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var hostId = await App.HostIdAsync();
         await admin.PutAsJsonAsync($"/api/hosts/{hostId}/thresholds", new { memoryYellow = 0.01, memoryRed = 99.9, loadYellow = 1000, loadRed = 1000 });
         var plans = await admin.GetFromJsonAsync<JsonElement>("/api/plans");
         var planId = plans.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "demo").GetProperty("id").GetGuid();
 
-        using var op = _app.CreateClient(await _app.TokenAsync("yellow-op", await _app.CreateUserAsync("yellow-op", "Operator")));
+        using var op = App.CreateClient(await App.TokenAsync("yellow-op", await App.CreateUserAsync("yellow-op", "Operator")));
         var plain = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
         Assert.Equal(HttpStatusCode.Conflict, plain.StatusCode);
         var problem = await plain.Content.ReadFromJsonAsync<JsonElement>();
@@ -150,15 +145,15 @@ public sealed class PreflightTests : IAsyncLifetime
         var notApprover = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId, acknowledgement = "I know what I do" });
         Assert.Equal(HttpStatusCode.Forbidden, notApprover.StatusCode);
 
-        using var lead = _app.CreateClient(await _app.TokenAsync("yellow-lead", await _app.CreateUserAsync("yellow-lead", "Operator", "Approver")));
+        using var lead = App.CreateClient(await App.TokenAsync("yellow-lead", await App.CreateUserAsync("yellow-lead", "Operator", "Approver")));
         var started = await lead.PostAsJsonAsync("/api/rollouts", new { planId, hostId, acknowledgement = "maintenance window, memory checked by hand" });
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
-        Assert.Equal("yellow-lead", await _app.QueryScalarAsync<string>($"SELECT \"AcknowledgedBy\" FROM rollouts WHERE \"Id\" = '{id}'"));
-        Assert.Equal("maintenance window, memory checked by hand", await _app.QueryScalarAsync<string>($"SELECT \"Acknowledgement\" FROM rollouts WHERE \"Id\" = '{id}'"));
-        Assert.Equal("Yellow", await _app.QueryScalarAsync<string>($"SELECT \"Preflight\" -> 'verdict' ->> 'overall' FROM rollouts WHERE \"Id\" = '{id}'"));
-        Assert.Equal(1L, await _app.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'host.yellow-acknowledged' AND \"User\" = 'yellow-lead'"));
+        Assert.Equal("yellow-lead", await App.QueryScalarAsync<string>($"SELECT \"AcknowledgedBy\" FROM rollouts WHERE \"Id\" = '{id}'"));
+        Assert.Equal("maintenance window, memory checked by hand", await App.QueryScalarAsync<string>($"SELECT \"Acknowledgement\" FROM rollouts WHERE \"Id\" = '{id}'"));
+        Assert.Equal("Yellow", await App.QueryScalarAsync<string>($"SELECT \"Preflight\" -> 'verdict' ->> 'overall' FROM rollouts WHERE \"Id\" = '{id}'"));
+        Assert.Equal(1L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'host.yellow-acknowledged' AND \"User\" = 'yellow-lead'"));
 
         var rollout = await RolloutApiTests.WaitForFinalAsync(lead, id, TimeSpan.FromMinutes(2));
         Assert.Equal("Succeeded", rollout.GetProperty("state").GetString());
@@ -166,7 +161,7 @@ public sealed class PreflightTests : IAsyncLifetime
         Assert.Contains("preflight.acknowledged", events);
         Assert.Contains("phase.admitted", events);
 
-        await using var connection = new NpgsqlConnection(_app.ConnectionString);
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
         await using var update = new NpgsqlCommand("UPDATE audit_entries SET \"Details\" = 'rewritten'", connection);
         var refused = await Assert.ThrowsAsync<PostgresException>(() => update.ExecuteNonQueryAsync());
@@ -205,11 +200,11 @@ public sealed class PreflightTests : IAsyncLifetime
         })).ID;
         try
         {
-            var hostId = await _app.HostIdAsync();
-            using var viewer = _app.CreateClient(await _app.TokenAsync("prune-viewer", await _app.CreateUserAsync("prune-viewer", "Viewer")));
+            var hostId = await App.HostIdAsync();
+            using var viewer = App.CreateClient(await App.TokenAsync("prune-viewer", await App.CreateUserAsync("prune-viewer", "Viewer")));
             Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync($"/api/hosts/{hostId}/prune", new { kinds = new[] { "Containers" } })).StatusCode);
 
-            using var op = _app.CreateClient(await _app.TokenAsync("prune-op", await _app.CreateUserAsync("prune-op", "Operator")));
+            using var op = App.CreateClient(await App.TokenAsync("prune-op", await App.CreateUserAsync("prune-op", "Operator")));
             var usage = await op.GetFromJsonAsync<JsonElement>($"/api/hosts/{hostId}/disk-usage");
             var ids = usage.GetProperty("reclaimable").EnumerateArray().Select(i => i.GetProperty("id").GetString()).ToList();
             Assert.Contains(stopped, ids);
@@ -236,7 +231,7 @@ public sealed class PreflightTests : IAsyncLifetime
             Assert.Equal(2, second.GetProperty("items").GetArrayLength());
             await Assert.ThrowsAsync<Docker.DotNet.DockerImageNotFoundException>(() => docker.Images.InspectImageAsync(image));
             Assert.NotNull(await docker.Containers.InspectContainerAsync(managed));
-            Assert.Equal(2L, await _app.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'host.pruned' AND \"User\" = 'prune-op'"));
+            Assert.Equal(2L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'host.pruned' AND \"User\" = 'prune-op'"));
         }
         finally
         {

@@ -2,37 +2,24 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeployDeck.Domain.Plans;
-using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
-using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
-public sealed class ApprovalTests : IAsyncLifetime
+public sealed class ApprovalTests() : AppPerClass(new Dictionary<string, string> { ["Approvals__FourEyes"] = "true" })
 {
-    private DeployDeckApp _app = null!;
 
-    public async Task InitializeAsync() => _app = await DeployDeckApp.StartAsync(webSettings: new Dictionary<string, string> { ["Approvals__FourEyes"] = "true" });
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
-
-    private static ServiceSpec Probe(string name) => new()
-    {
-        Name = name,
-        Image = "deploydeck/probe:latest",
-        Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
-    };
 
     [Fact]
     public async Task Fifty_simultaneous_approvals_promote_exactly_once_and_the_starter_cannot_approve()
     {
-        var planId = await _app.SeedPlanAsync("gated-promotion", new PlanSpec([
+        var planId = await App.SeedPlanAsync("gated-promotion", new PlanSpec([
             new PhaseSpec { Name = "core", Promotion = PromotionMode.NeedsApproval, Services = [Probe("db")] },
             new PhaseSpec { Name = "business", Services = [Probe("auth")] },
         ]));
-        var starterPassword = await _app.CreateUserAsync("starter", "Operator", "Approver");
-        using var starter = _app.CreateClient(await _app.TokenAsync("starter", starterPassword));
-        var started = await starter.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await _app.HostIdAsync() });
+        var starterPassword = await App.CreateUserAsync("starter", "Operator", "Approver");
+        using var starter = App.CreateClient(await App.TokenAsync("starter", starterPassword));
+        var started = await starter.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
         var deadline = DateTime.UtcNow.AddMinutes(2);
@@ -49,10 +36,10 @@ public sealed class ApprovalTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
         Assert.Contains("another Approver", await own.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        using var viewer = _app.CreateClient(await _app.TokenAsync("approve-viewer", await _app.CreateUserAsync("approve-viewer", "Viewer")));
+        using var viewer = App.CreateClient(await App.TokenAsync("approve-viewer", await App.CreateUserAsync("approve-viewer", "Viewer")));
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync($"/api/rollouts/{id}/approve", new { })).StatusCode);
 
-        using var approver = _app.CreateClient(await _app.TokenAsync("approver", await _app.CreateUserAsync("approver", "Approver")));
+        using var approver = App.CreateClient(await App.TokenAsync("approver", await App.CreateUserAsync("approver", "Approver")));
         var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => approver.PostAsJsonAsync($"/api/rollouts/{id}/approve", new { comment = "gates green, soak clean" })));
         Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
         Assert.Equal(49, answers.Count(a => a.StatusCode == HttpStatusCode.Conflict));
@@ -62,7 +49,7 @@ public sealed class ApprovalTests : IAsyncLifetime
         var approvals = final.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("kind").GetString() == "phase.approved").ToList();
         var approval = Assert.Single(approvals);
         Assert.Equal("approver approved the promotion to 'business': gates green, soak clean", approval.GetProperty("message").GetString());
-        Assert.Equal(1L, await _app.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'rollout.approved'"));
+        Assert.Equal(1L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'rollout.approved'"));
         Assert.Single(final.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "phase.started" && e.GetProperty("phase").GetString() == "business");
     }
 }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
-using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -11,13 +10,8 @@ namespace DeployDeck.Integration.Tests.Rollouts;
 /// Kill -9 of the Worker in the middle of a rollout: another Worker picks the job up (sliding invisibility
 /// timeout of one minute) and finishes it level-wise, with one container per service and every step once.
 /// </summary>
-public sealed class CrashRecoveryTests : IAsyncLifetime
+public sealed class CrashRecoveryTests() : AppPerClass()
 {
-    private DeployDeckApp _app = null!;
-
-    public async Task InitializeAsync() => _app = await DeployDeckApp.StartAsync();
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
 
     private static ServiceSpec Slow(string name, int delay, params string[] dependsOn) => new()
     {
@@ -34,26 +28,26 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
     [Fact]
     public async Task Worker_killed_while_a_service_starts_is_replaced_and_the_rollout_finishes_without_duplicates()
     {
-        var planId = await _app.SeedPlanAsync("slow", new PlanSpec([new PhaseSpec { Name = "core", Services = [Slow("db", 8), Slow("api", 2, "db")] }]));
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await _app.HostIdAsync() });
+        var planId = await App.SeedPlanAsync("slow", new PlanSpec([new PhaseSpec { Name = "core", Services = [Slow("db", 8), Slow("api", 2, "db")] }]));
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
         // Wait until db's container exists and the job is waiting for it to become healthy, then SIGKILL.
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await _app.QueryScalarAsync<long>($"SELECT count(*) FROM rollout_events WHERE \"RolloutId\" = '{id}' AND \"Kind\" = 'service.limits-verified'") == 0)
+        while (await App.QueryScalarAsync<long>($"SELECT count(*) FROM rollout_events WHERE \"RolloutId\" = '{id}' AND \"Kind\" = 'service.limits-verified'") == 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the rollout never reached db's health wait:\n" + _app.WorkerLog);
+            Assert.True(DateTime.UtcNow < deadline, "the rollout never reached db's health wait:\n" + App.WorkerLog);
             await Task.Delay(200);
         }
 
-        _app.KillWorker();
-        _app.StartWorker();
+        App.KillWorker();
+        App.StartWorker();
 
         var rollout = await RolloutApiTests.WaitForFinalAsync(admin, id, TimeSpan.FromSeconds(150));
-        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{_app.WorkerLog}");
+        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{App.WorkerLog}");
 
-        var containers = await _app.ContainersAsync();
+        var containers = await App.ContainersAsync();
         Assert.Equal(1, containers.Count(c => c.Labels["deploydeck.service"] == "db"));
         Assert.Equal(1, containers.Count(c => c.Labels["deploydeck.service"] == "api"));
         var kinds = rollout.GetProperty("events").EnumerateArray().Select(e => $"{e.GetProperty("kind").GetString()}:{e.GetProperty("service").GetString()}").ToList();

@@ -4,18 +4,12 @@ using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
-using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
 /// <summary>Gates evaluated by the Worker against real containers: HTTP from the Worker, exec, logs and memory through the engine.</summary>
-public sealed class GateTests : IAsyncLifetime
+public sealed class GateTests() : AppPerClass()
 {
-    private DeployDeckApp _app = null!;
-
-    public async Task InitializeAsync() => _app = await DeployDeckApp.StartAsync();
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
 
     private static int FreePort()
     {
@@ -35,9 +29,9 @@ public sealed class GateTests : IAsyncLifetime
 
     private async Task<JsonElement> RollOutAsync(string name, ServiceSpec service, TimeSpan soak = default)
     {
-        var planId = await _app.SeedPlanAsync(name, new PlanSpec([new PhaseSpec { Name = "core", Soak = soak, Services = [service] }]));
-        using var admin = _app.CreateClient(await _app.AdminTokenAsync());
-        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await _app.HostIdAsync() });
+        var planId = await App.SeedPlanAsync(name, new PlanSpec([new PhaseSpec { Name = "core", Soak = soak, Services = [service] }]));
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         return await RolloutApiTests.WaitForFinalAsync(admin, id, TimeSpan.FromMinutes(2));
     }
@@ -63,7 +57,7 @@ public sealed class GateTests : IAsyncLifetime
 
         var rollout = await RollOutAsync("gated", service, TimeSpan.FromSeconds(6));
 
-        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{_app.WorkerLog}");
+        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{App.WorkerLog}");
         Assert.Contains("Soaked 6s: ", Assert.Single(Events(rollout, "phase.soaked")), StringComparison.Ordinal);
         var passed = Events(rollout, "gate.passed");
         Assert.Equal(4, passed.Count);
@@ -87,7 +81,7 @@ public sealed class GateTests : IAsyncLifetime
         var failed = Assert.Single(Events(rollout, "gate.failed"));
         Assert.Contains("matched: ", failed, StringComparison.Ordinal);
         Assert.Contains("ERROR probe failure simulated", failed, StringComparison.Ordinal);
-        Assert.DoesNotContain(await _app.ContainersAsync(), c => c.Labels["deploydeck.service"] == "noisy");
+        Assert.DoesNotContain(await App.ContainersAsync(), c => c.Labels["deploydeck.service"] == "noisy");
     }
 
     [Fact]
