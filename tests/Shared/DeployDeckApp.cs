@@ -215,6 +215,17 @@ public sealed class DeployDeckApp : IAsyncDisposable
         return plan.Id;
     }
 
+    /// <summary>A new revision of a seeded plan, as a save in the editor makes.</summary>
+    public async Task AddRevisionAsync(Guid planId, DeployDeck.Domain.Plans.PlanSpec spec)
+    {
+        var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<DeployDeck.Infrastructure.Data.DeployDeckDbContext>()
+            .UseNpgsql(ConnectionString).Options;
+        await using var db = new DeployDeck.Infrastructure.Data.DeployDeckDbContext(options);
+        var latest = await db.PlanRevisions.Where(r => r.PlanId == planId).MaxAsync(r => r.Number);
+        db.PlanRevisions.Add(DeployDeck.Infrastructure.Data.PlanMapping.ToRevision(spec, planId, latest + 1, "test", DateTimeOffset.UtcNow));
+        await db.SaveChangesAsync();
+    }
+
     public async Task SetThresholdsAsync(HostThresholds thresholds)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

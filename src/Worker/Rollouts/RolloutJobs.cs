@@ -80,6 +80,7 @@ public sealed class RolloutJobs(
                         key: "rollout:started", change: db => ToStateAsync(db, rolloutId, RolloutState.Running));
                     continue;
                 case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
+                    await RemoveRetiredAsync(rollout, plan, ct);
                     await recorder.RecordAsync(rolloutId, "rollout.succeeded", "Every phase passed", ct,
                         key: "rollout:succeeded", change: db => ToStateAsync(db, rolloutId, RolloutState.Succeeded));
                     return;
@@ -136,7 +137,7 @@ public sealed class RolloutJobs(
         {
             await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct,
                 phase: phase.Name, key: $"phase:{index}:passed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Passed));
-            await RemovePreviousContainersAsync(rollout, phase, ct);
+            await RetirePreviousContainersAsync(rollout, phase, ct);
             return await PromoteAsync(rollout.Id, plan, index, ct);
         }
 
@@ -383,6 +384,7 @@ public sealed class RolloutJobs(
         }
 
         var phases = policy == FailurePolicy.RollbackAll ? Enumerable.Range(0, failedIndex + 1).Reverse() : [failedIndex];
+        var failures = new List<string>();
         foreach (var index in phases)
         {
             var phase = plan.Phases[index];
@@ -401,26 +403,128 @@ public sealed class RolloutJobs(
                 await recorder.RecordAsync(rollout.Id, "service.removed", $"Removed new container {container.Name}", ct, phase.Name, service, $"rollback:{service}:removed");
             }
 
-            await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed", ct,
+            var restoreFailure = await RestorePreviousAsync(rollout, phase, index, ct);
+            if (restoreFailure is not null)
+                failures.Add(restoreFailure);
+            await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed{(restoreFailure is null ? "" : "; the previous version is NOT back")}", ct,
                 phase.Name, key: $"phase:{index}:rolled-back", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.RolledBack));
         }
 
-        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", "Rolled back", ct,
-            key: "rollout:rolled-back", change: db => ToStateAsync(db, rollout.Id, RolloutState.RolledBack));
+        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", failures.Count == 0 ? "Rolled back; the previous version runs and passes its gates" : $"Rolled back, but {string.Join("; ", failures)}", ct,
+            key: "rollout:rolled-back", change: db => ToStateAsync(db, rollout.Id, RolloutState.RolledBack, failures.Count == 0 ? null : string.Join("; ", failures)));
     }
 
-    /// <summary>Once a phase passed, containers of earlier rollouts of the same plan's services are replaced.</summary>
-    private async Task RemovePreviousContainersAsync(Rollout rollout, PhaseSpec phase, CancellationToken ct)
+    /// <summary>
+    /// Once a phase passed, containers of earlier rollouts of its services are stopped — not removed: a rollback of
+    /// everything starts them again. They are removed when the rollout succeeds.
+    /// </summary>
+    private async Task RetirePreviousContainersAsync(Rollout rollout, PhaseSpec phase, CancellationToken ct)
     {
         foreach (var service in phase.Services)
         {
-            var all = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString(), [OwnershipLabels.Service] = service.Name }, ct);
-            foreach (var previous in all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != rollout.Id.ToString()))
+            foreach (var previous in await PreviousAsync(rollout, service.Name, ct))
             {
-                await engine.RemoveAsync(previous.Id, ct);
-                await recorder.RecordAsync(rollout.Id, "service.replaced", $"Removed previous container {previous.Name}", ct, phase.Name, service.Name, $"replace:{previous.Id}");
+                if (previous.State is "running" or "restarting" or "paused")
+                    await engine.StopAsync(previous.Id, TimeSpan.FromSeconds(10), ct);
+                await recorder.RecordAsync(rollout.Id, "service.replaced", $"Stopped previous container {previous.Name}; kept until the rollout ends, for a rollback", ct,
+                    phase.Name, service.Name, $"replace:{previous.Id}");
             }
         }
+    }
+
+    private async Task<List<ContainerSummary>> PreviousAsync(Rollout rollout, string service, CancellationToken ct)
+    {
+        var all = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString(), [OwnershipLabels.Service] = service }, ct);
+        return all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != rollout.Id.ToString()).ToList();
+    }
+
+    /// <summary>The rollout succeeded: the previous versions it kept for a rollback go.</summary>
+    private async Task RemoveRetiredAsync(Rollout rollout, PlanSpec plan, CancellationToken ct)
+    {
+        foreach (var service in plan.AllServices)
+        {
+            foreach (var previous in await PreviousAsync(rollout, service.Name, ct))
+            {
+                await engine.RemoveAsync(previous.Id, ct);
+                await recorder.RecordAsync(rollout.Id, "service.retired", $"Removed previous container {previous.Name}", ct, service: service.Name, key: $"retire:{previous.Id}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a phase's new containers are removed, its previous version must be back: the newest previous container
+    /// of each service is started if it was stopped, must become ready, and must pass the gates of the revision it was
+    /// deployed with. Returns what failed, or null.
+    /// </summary>
+    private async Task<string?> RestorePreviousAsync(Rollout rollout, PhaseSpec phase, int index, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        var restored = 0;
+        foreach (var service in phase.Services)
+        {
+            var previous = (await PreviousAsync(rollout, service.Name, ct)).OrderByDescending(c => c.Name, StringComparer.Ordinal).ToList();
+            var candidates = new List<ContainerObservation>();
+            foreach (var c in previous)
+            {
+                if (await engine.InspectAsync(c.Id, ct) is { } seen)
+                    candidates.Add(seen);
+            }
+
+            var latest = candidates.OrderByDescending(c => c.StartedAt ?? DateTimeOffset.MinValue).FirstOrDefault();
+            if (latest is null)
+                continue; // first rollout of this service: there is nothing to go back to
+            if (!latest.Running)
+                await engine.StartAsync(latest.Id, ct);
+
+            var spec = await PreviousSpecAsync(previous.First(c => c.Id == latest.Id), service.Name, ct) ?? service;
+            var began = time.GetUtcNow();
+            var deadline = (spec.HealthCheck?.Deadline ?? _options.StartDeadline) + _options.DeadlineGrace;
+            ReadinessVerdict verdict;
+            do
+            {
+                await Task.Delay(_options.PollInterval, time, ct);
+                verdict = ServiceReadiness.Evaluate(spec, await engine.InspectAsync(latest.Id, ct), time.GetUtcNow() - began);
+            }
+            while (verdict.Readiness == Readiness.Waiting && time.GetUtcNow() - began < deadline);
+
+            if (verdict.Readiness != Readiness.Ready)
+            {
+                problems.Add($"{service.Name}: previous container {latest.Name} is not back ({verdict.Reason})");
+                continue;
+            }
+
+            foreach (var gate in spec.Gates)
+            {
+                var outcome = await gates.EvaluateAsync(gate, spec, latest.Id, began, ct);
+                if (!outcome.Passed)
+                    problems.Add($"{service.Name}: previous container {latest.Name} fails {gate}: {outcome.Figure}");
+            }
+
+            restored++;
+            await recorder.RecordAsync(rollout.Id, "service.restored", $"Previous container {latest.Name} ({latest.ImageId[..Math.Min(19, latest.ImageId.Length)]}) is {verdict.Reason}; {spec.Gates.Count} gate(s) checked",
+                ct, phase.Name, service.Name, $"rollback:{service.Name}:restored");
+        }
+
+        if (problems.Count > 0)
+        {
+            var message = $"ROLLBACK NOT VERIFIED for phase '{phase.Name}': {string.Join("; ", problems)}";
+            await recorder.RecordAsync(rollout.Id, "rollback.failed", message, ct, phase.Name, key: $"phase:{index}:rollback-failed");
+            return message;
+        }
+
+        await recorder.RecordAsync(rollout.Id, "rollback.verified", $"Phase '{phase.Name}': {restored} previous container(s) back and passing their gates", ct,
+            phase.Name, key: $"phase:{index}:rollback-verified");
+        return null;
+    }
+
+    /// <summary>The service as the revision that created a previous container defined it (its gates, its health check).</summary>
+    private async Task<ServiceSpec?> PreviousSpecAsync(ContainerSummary container, string service, CancellationToken ct)
+    {
+        if (!Guid.TryParse(container.Labels.GetValueOrDefault(OwnershipLabels.Revision), out var revisionId))
+            return null;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var revision = await db.PlanRevisions.AsNoTracking().FirstOrDefaultAsync(r => r.Id == revisionId, ct);
+        return revision?.ToSpec().AllServices.FirstOrDefault(s => s.Name == service);
     }
 
     /// <summary>Applies a rollout state change to <paramref name="db"/> (saved by the caller, with its event).</summary>

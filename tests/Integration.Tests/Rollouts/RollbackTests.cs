@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Integration.Tests.Api;
+
+namespace DeployDeck.Integration.Tests.Rollouts;
+
+/// <summary>A failed upgrade leaves the previous version running — the same containers, the same image ids — and proves it by gating them again.</summary>
+public sealed class RollbackTests() : AppPerClass()
+{
+    private static ServiceSpec V1(string name) => Probe(name) with
+    {
+        Restart = new RestartPolicy(RestartMode.UnlessStopped),
+        Gates = [new GateSpec { Kind = GateKind.Exec, Command = ["/bin/sh", "-c", "test -x /bin/busybox"] }],
+    };
+
+    private static ServiceSpec V2(string name, bool noisy) => V1(name) with
+    {
+        Image = "deploydeck/probe:v2",
+        Environment = noisy ? new Dictionary<string, string> { ["PROBE_ERROR_EVERY"] = "1", ["PROBE_START_DELAY"] = "3" } : [],
+        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+        Gates = [new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR", WindowSeconds = 60 }],
+    };
+
+    private async Task<JsonElement> RollOutAsync(HttpClient admin, Guid planId)
+    {
+        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        return await RolloutApiTests.WaitForFinalAsync(admin, id, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public async Task A_failed_second_phase_rolls_back_everything_and_the_previous_version_runs_again_with_the_same_images()
+    {
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var planId = await App.SeedPlanAsync("upgrade", new PlanSpec([
+            new PhaseSpec { Name = "core", Services = [V1("db")] },
+            new PhaseSpec { Name = "business", OnFailure = FailurePolicy.RollbackAll, Services = [V1("auth")] },
+        ]));
+        var first = await RollOutAsync(admin, planId);
+        Assert.True(first.GetProperty("state").GetString() == "Succeeded", first.ToString());
+        var v1 = (await App.ContainersAsync()).ToDictionary(c => c.Labels["deploydeck.service"], c => (c.ID, c.ImageID));
+
+        await App.AddRevisionAsync(planId, new PlanSpec([
+            new PhaseSpec { Name = "core", Services = [V2("db", noisy: false)] },
+            new PhaseSpec { Name = "business", OnFailure = FailurePolicy.RollbackAll, Services = [V2("auth", noisy: true)] },
+        ]));
+        var second = await RollOutAsync(admin, planId);
+
+        Assert.True(second.GetProperty("state").GetString() == "RolledBack", $"{second}\n--- worker ---\n{App.WorkerLog}");
+        var kinds = second.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+        Assert.Contains("gate.failed", kinds);
+        Assert.Equal(2, kinds.Count(k => k == "rollback.verified"));
+        Assert.DoesNotContain("rollback.failed", kinds);
+        Assert.Equal(2, kinds.Count(k => k == "service.restored"));
+
+        using var docker = DeployDeck.Tests.Shared.DeployDeckApp.Docker();
+        var running = await App.ContainersAsync();
+        Assert.Equal(2, running.Count);
+        foreach (var (service, (id, image)) in v1)
+        {
+            var inspect = await docker.Containers.InspectContainerAsync(id);
+            Assert.True(inspect.State!.Running, $"{service} v1 is {inspect.State.Status}");
+            Assert.Equal(image, inspect.Image);
+        }
+    }
+}
