@@ -39,4 +39,27 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("approval-lead approved the promotion to 'business': db gates green");
     }
+
+    [Fact]
+    public async Task Operator_aborts_a_soaking_rollout_from_its_page_and_sees_it_roll_back()
+    {
+        var app = fixture.App;
+        var planId = await app.SeedPlanAsync("abort-in-browser", new PlanSpec([new PhaseSpec
+        {
+            Name = "core",
+            Soak = TimeSpan.FromMinutes(5),
+            Services = [new ServiceSpec { Name = "cache", Image = "deploydeck/probe:latest", Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")) }],
+        }]));
+        var password = await app.CreateUserAsync("abort-op", "Operator");
+        using var op = app.CreateClient(await app.TokenAsync("abort-op", password));
+        var started = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        var page = await fixture.SignedInPageAsync("abort-op", password);
+        await page.GotoAsync($"/rollouts/{id}");
+        await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("phase.soaking", new() { Timeout = 60_000 });
+        await page.ClickAsync("[data-testid=abort]");
+        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Aborted", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("Aborted by abort-op");
+    }
 }

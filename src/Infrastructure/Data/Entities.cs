@@ -173,6 +173,11 @@ public sealed class Rollout
 
     public string? Acknowledgement { get; set; }
 
+    /// <summary>Set by an Operator's abort; the Worker stops at its next safe point and rolls back.</summary>
+    public string? AbortRequestedBy { get; set; }
+
+    public DateTimeOffset? AbortRequestedAt { get; set; }
+
     /// <summary>PostgreSQL's xmin: two writers of one rollout cannot both win.</summary>
     public uint Version { get; set; }
 

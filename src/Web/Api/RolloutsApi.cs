@@ -13,6 +13,8 @@ public sealed record StartRolloutResponse(Guid Id, string Url);
 
 public sealed record ApproveRequest(string? Comment);
 
+public sealed record AbortRequest(string? Reason);
+
 public static class RolloutsApi
 {
     public static RouteGroupBuilder MapRolloutsApi(this RouteGroupBuilder api)
@@ -58,6 +60,16 @@ public static class RolloutsApi
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             return TypedResults.Ok((await RolloutQueries.GetAsync(db, id, ct))!);
         }).RequireAuthorization(Auth.Policies.Approve);
+
+        rollouts.MapPost("/{id:guid}/abort", async Task<Results<Accepted<RolloutView>, ProblemHttpResult>> (
+            Guid id, AbortRequest? request, RolloutAborts aborts, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            var refusal = await aborts.AbortAsync(id, user, request?.Reason, ct);
+            if (refusal is not null)
+                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            return TypedResults.Accepted($"/api/rollouts/{id}", (await RolloutQueries.GetAsync(db, id, ct))!);
+        }).RequireAuthorization(Auth.Policies.Operate);
         return api;
     }
 }

@@ -42,6 +42,7 @@ public static class WebServiceCollectionExtensions
         services.AddSingleton<RolloutBroadcaster>();
         services.AddScoped<RolloutLauncher>();
         services.AddScoped<RolloutApprovals>();
+        services.AddScoped<RolloutAborts>();
         services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Api.HostOperations>();

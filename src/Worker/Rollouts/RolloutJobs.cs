@@ -73,6 +73,12 @@ public sealed class RolloutJobs(
                 plan = rollout.PlanRevision!.ToSpec();
             }
 
+            if (rollout.AbortRequestedBy is not null && !RolloutStateMachine.IsFinal(rollout.State) && rollout.State != RolloutState.RollingBack)
+            {
+                await AbortAsync(rollout, plan, ct);
+                return;
+            }
+
             switch (rollout.State)
             {
                 case RolloutState.Queued:
@@ -128,10 +134,21 @@ public sealed class RolloutJobs(
             failure = results.FirstOrDefault(r => r is not null);
             if (failure is not null)
                 break;
+            if (await AbortRequestedAsync(rollout.Id, ct))
+            {
+                failure = Aborted;
+                break;
+            }
         }
 
         if (failure is null && phase.Soak > TimeSpan.Zero)
             failure = await SoakAsync(rollout, phase, index, ct);
+
+        if (failure == Aborted)
+        {
+            await AbortAsync(rollout, plan, ct);
+            return false;
+        }
 
         if (failure is null)
         {
@@ -296,6 +313,8 @@ public sealed class RolloutJobs(
         {
             var wait = end - time.GetUtcNow();
             await Task.Delay(wait < _options.SoakCheckInterval ? wait : _options.SoakCheckInterval, time, ct);
+            if (await AbortRequestedAsync(rollout.Id, ct))
+                return Aborted;
             checks++;
             foreach (var service in phase.Services)
             {
@@ -367,9 +386,38 @@ public sealed class RolloutJobs(
     }
 
     /// <summary>The new containers go; the previous ones, never touched before a phase passes, keep running.</summary>
-    private async Task RollBackAsync(Rollout rollout, PlanSpec plan, int failedIndex, CancellationToken ct)
+    /// <summary>Marks a phase stopped by an abort rather than by a failure.</summary>
+    private const string Aborted = "\u0000aborted";
+
+    private async Task<bool> AbortRequestedAsync(Guid rolloutId, CancellationToken ct)
     {
-        var policy = plan.Phases[failedIndex].OnFailure;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Rollouts.AnyAsync(r => r.Id == rolloutId && r.AbortRequestedBy != null, ct);
+    }
+
+    /// <summary>Carries out an Operator's abort at a safe point: the current phase is rolled back per its policy (pause counts as "roll back the phase"), and the rollout ends Aborted.</summary>
+    private async Task AbortAsync(Rollout rollout, PlanSpec plan, CancellationToken ct)
+    {
+        Rollout current;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            current = await db.Rollouts.AsNoTracking().FirstAsync(r => r.Id == rollout.Id, ct);
+        var reason = $"Aborted by {current.AbortRequestedBy}";
+        if (current.State == RolloutState.Queued)
+        {
+            await recorder.RecordAsync(rollout.Id, "rollout.aborted", $"{reason} before it started", ct,
+                key: "rollout:aborted", change: db => ToStateAsync(db, rollout.Id, RolloutState.Aborted, reason));
+            return;
+        }
+
+        var index = Math.Clamp(current.State == RolloutState.AwaitingApproval ? current.CurrentPhase - 1 : current.CurrentPhase, 0, plan.Phases.Count - 1);
+        var policy = plan.Phases[index].OnFailure == FailurePolicy.Pause ? FailurePolicy.RollbackPhase : plan.Phases[index].OnFailure;
+        await RollBackAsync(rollout, plan, index, ct, policy, RolloutState.Aborted, reason);
+    }
+
+    private async Task RollBackAsync(Rollout rollout, PlanSpec plan, int failedIndex, CancellationToken ct,
+        FailurePolicy? policyOverride = null, RolloutState final = RolloutState.RolledBack, string? reason = null)
+    {
+        var policy = policyOverride ?? plan.Phases[failedIndex].OnFailure;
         if (policy == FailurePolicy.Pause)
         {
             await recorder.RecordAsync(rollout.Id, "rollout.paused", $"Paused after phase '{plan.Phases[failedIndex].Name}' failed: an operator decides", ct,
@@ -410,8 +458,10 @@ public sealed class RolloutJobs(
                 phase.Name, key: $"phase:{index}:rolled-back", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.RolledBack));
         }
 
-        await recorder.RecordAsync(rollout.Id, "rollout.rolled-back", failures.Count == 0 ? "Rolled back; the previous version runs and passes its gates" : $"Rolled back, but {string.Join("; ", failures)}", ct,
-            key: "rollout:rolled-back", change: db => ToStateAsync(db, rollout.Id, RolloutState.RolledBack, failures.Count == 0 ? null : string.Join("; ", failures)));
+        var kind = final == RolloutState.Aborted ? "rollout.aborted" : "rollout.rolled-back";
+        var summary = (reason is null ? "" : reason + ": ") + (failures.Count == 0 ? "rolled back; the previous version runs and passes its gates" : $"rolled back, but {string.Join("; ", failures)}");
+        await recorder.RecordAsync(rollout.Id, kind, Capitalise(summary), ct,
+            key: $"rollout:{kind}", change: db => ToStateAsync(db, rollout.Id, final, failures.Count == 0 ? reason : string.Join("; ", failures)));
     }
 
     /// <summary>

@@ -64,4 +64,37 @@ public sealed class RollbackTests() : AppPerClass()
             Assert.Equal(image, inspect.Image);
         }
     }
+
+    [Fact]
+    public async Task An_abort_during_the_soak_stops_at_the_next_check_and_rolls_the_phase_back()
+    {
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var planId = await App.SeedPlanAsync("abort-me", new PlanSpec([new PhaseSpec { Name = "core", Soak = TimeSpan.FromMinutes(5), Services = [V1("cache")] }]));
+        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        JsonElement rollout;
+        do
+        {
+            await Task.Delay(300);
+            rollout = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}");
+        }
+        while (!rollout.GetProperty("events").EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "phase.soaking") && DateTime.UtcNow < deadline);
+
+        using var viewer = App.CreateClient(await App.TokenAsync("abort-viewer", await App.CreateUserAsync("abort-viewer", "Viewer")));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync($"/api/rollouts/{id}/abort", new { })).StatusCode);
+
+        var abort = await admin.PostAsJsonAsync($"/api/rollouts/{id}/abort", new { reason = "wrong window" });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, abort.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, (await admin.PostAsJsonAsync($"/api/rollouts/{id}/abort", new { })).StatusCode);
+
+        var final = await RolloutApiTests.WaitForFinalAsync(admin, id, TimeSpan.FromSeconds(60));
+        Assert.Equal("Aborted", final.GetProperty("state").GetString());
+        var events = final.GetProperty("events").EnumerateArray().ToList();
+        Assert.Contains(events, e => e.GetProperty("kind").GetString() == "rollout.abort-requested" && e.GetProperty("message").GetString()!.Contains("wrong window", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.GetProperty("kind").GetString() == "rollout.aborted" && e.GetProperty("message").GetString()!.StartsWith("Aborted by admin", StringComparison.Ordinal));
+        Assert.DoesNotContain(events, e => e.GetProperty("kind").GetString() == "phase.soaked");
+        Assert.DoesNotContain(await App.ContainersAsync(), c => c.Labels["deploydeck.rollout"] == id.ToString());
+    }
 }

@@ -96,6 +96,7 @@ internal sealed class RolloutConfiguration : IEntityTypeConfiguration<Rollout>
         b.Property(r => r.Preflight).AsJson();
         b.Property(r => r.AcknowledgedBy).HasMaxLength(256);
         b.Property(r => r.Acknowledgement).HasMaxLength(1000);
+        b.Property(r => r.AbortRequestedBy).HasMaxLength(256);
         b.HasOne(r => r.Plan).WithMany().HasForeignKey(r => r.PlanId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(r => r.PlanRevision).WithMany().HasForeignKey(r => r.PlanRevisionId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(r => r.Host).WithMany().HasForeignKey(r => r.HostId).OnDelete(DeleteBehavior.Restrict);

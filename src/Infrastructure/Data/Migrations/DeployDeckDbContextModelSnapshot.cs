@@ -347,6 +347,13 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<DateTimeOffset?>("AbortRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("AbortRequestedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<string>("AcknowledgedBy")
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");

@@ -35,6 +35,11 @@ public sealed partial class RolloutDetail
     public required RolloutApprovals Approvals { get; init; }
 
     [Inject]
+    public required RolloutAborts Aborts { get; init; }
+
+    private bool _canOperate;
+
+    [Inject]
     public required IAuthorizationService Authorization { get; init; }
 
     [CascadingParameter]
@@ -49,6 +54,16 @@ public sealed partial class RolloutDetail
         : _view.Events.Where(e => e.Kind is "gate.passed" or "gate.failed" or "phase.soaked" or "soak.failed" or "phase.admitted" or "service.ready"
             && e.Phase == _view.Phases.ElementAtOrDefault(_view.CurrentPhase - 1)?.Name);
 
+    private bool CanAbort => _canOperate && _view is { State: "Queued" or "Running" or "AwaitingApproval" or "Paused" }
+        && !_view.Events.Any(e => e.Kind == "rollout.abort-requested");
+
+    private async Task AbortAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _approvalRefusal = await Aborts.AbortAsync(Id, user, _approvalComment, _disposed.Token);
+        await LoadAsync();
+    }
+
     private async Task ApproveAsync()
     {
         var user = (await AuthenticationState).User;
@@ -58,7 +73,9 @@ public sealed partial class RolloutDetail
 
     protected override async Task OnInitializedAsync()
     {
-        _canApprove = (await Authorization.AuthorizeAsync((await AuthenticationState).User, Auth.Policies.Approve)).Succeeded;
+        var user = (await AuthenticationState).User;
+        _canApprove = (await Authorization.AuthorizeAsync(user, Auth.Policies.Approve)).Succeeded;
+        _canOperate = (await Authorization.AuthorizeAsync(user, Auth.Policies.Operate)).Succeeded;
         await LoadAsync();
         _subscription = FollowAsync(_disposed.Token);
     }
