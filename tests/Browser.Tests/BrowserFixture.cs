@@ -44,7 +44,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         await page.FillAsync("#username", user);
         await page.FillAsync("#password", password);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForSelectorAsync("[data-testid=current-user]");
+        // Clicks before the circuit is up can be lost between prerendering and interactive routing: wait for it.
+        await page.WaitForSelectorAsync("[data-testid=current-user][data-interactive=true]", new() { Timeout = 30_000 });
         return page;
     }
 

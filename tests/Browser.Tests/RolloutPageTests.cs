@@ -50,7 +50,8 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException($"{ex.Message}\n{page.Url}\n--- console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}", ex);
+            var body = await page.InnerTextAsync("body");
+            throw new TimeoutException($"{ex.Message}\n{page.Url}\n--- page ---\n{body}\n--- console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}", ex);
         }
 
         await Assertions.Expect(page.Locator("[data-testid=no-start]")).ToBeVisibleAsync();

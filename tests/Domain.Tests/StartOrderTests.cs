@@ -33,3 +33,16 @@ public sealed class StartOrderTests
         Assert.Contains("a, b", ex.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class EmergencyStopTests
+{
+    private static DeployDeck.Domain.Engine.ContainerSummary C(string name, string state = "running") => new(name, name, state, new Dictionary<string, string>());
+
+    [Fact]
+    public void Non_essential_phases_stop_latest_first_and_core_keeps_running()
+    {
+        var phase = new Dictionary<string, int?> { ["db"] = 0, ["auth"] = 1, ["etl"] = 2, ["grafana"] = 4, ["stray"] = null, ["old"] = 3 };
+        var order = DeployDeck.Domain.Rollouts.EmergencyStop.Order([C("db"), C("auth"), C("etl"), C("grafana"), C("stray"), C("old", "exited")], c => phase[c.Name]);
+        Assert.Equal(["grafana", "etl", "auth"], order.Select(c => c.Name));
+    }
+}

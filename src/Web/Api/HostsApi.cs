@@ -1,5 +1,7 @@
 using System.Security.Claims;
+using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Hosts;
+using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Preflight;
 using DeployDeck.Web.Plans;
@@ -13,6 +15,11 @@ public sealed record HostDto(Guid Id, string Name, string Endpoint, string? Desc
 /// <summary>Body of POST /api/hosts/{id}/prune: the kinds to clean; without <paramref name="Confirm"/> nothing is removed, the list is returned.</summary>
 /// <param name="Items">With <paramref name="Confirm"/>: the ids the confirmation listed. Only those are removed.</param>
 public sealed record PruneRequest(IReadOnlyList<ReclaimKind>? Kinds, bool Confirm, IReadOnlyList<string>? Items);
+
+public sealed record EmergencyStopRequest(string? Reason);
+
+/// <param name="Stopped">In the order they were stopped: latest phase first.</param>
+public sealed record EmergencyStopResponse(IReadOnlyList<string> Stopped, IReadOnlyList<string> KeptRunning, Guid? AbortedRollout);
 
 public sealed record PruneResponse(bool Removed, IReadOnlyList<ReclaimableItem> Items, long Bytes, IReadOnlyList<string> Skipped);
 
@@ -56,6 +63,12 @@ public static class HostsApi
             return problem ?? (Results<Ok<PruneResponse>, ProblemHttpResult>)TypedResults.Ok(response!);
         }).RequireAuthorization(Auth.Policies.Operate);
 
+        hosts.MapPost("/{id:guid}/emergency-stop", async Task<Results<Ok<EmergencyStopResponse>, ProblemHttpResult>> (Guid id, EmergencyStopRequest? request, HostOperations ops, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            var (response, problem) = await ops.EmergencyStopAsync(id, request?.Reason, user, ct);
+            return problem ?? (Results<Ok<EmergencyStopResponse>, ProblemHttpResult>)TypedResults.Ok(response!);
+        }).RequireAuthorization(Auth.Policies.Operate);
+
         return api;
     }
 
@@ -71,8 +84,78 @@ public static class HostsApi
 }
 
 /// <summary>Host check, dry run, disk usage and prune for the UI and the API alike.</summary>
-public sealed class HostOperations(IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, IHostInspector inspector, PlanStore plans, TimeProvider clock, ILogger<HostOperations> logger)
+public sealed class HostOperations(
+    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, IHostInspector inspector, PlanStore plans, IContainerEngine engine,
+    Rollouts.RolloutAborts aborts, TimeProvider clock, ILogger<HostOperations> logger)
 {
+    /// <summary>
+    /// Stops the non-essential phases of what DeployDeck runs on the host, latest phase first, keeping each plan's first
+    /// phase running; a rollout in progress on the host is aborted first. Recorded in the audit trail.
+    /// </summary>
+    public async Task<(EmergencyStopResponse? Response, ProblemHttpResult? Problem)> EmergencyStopAsync(Guid hostId, string? reason, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var who = user.Identity?.Name ?? "unknown";
+
+        Guid? aborted = null;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            var active = await db.Rollouts.AsNoTracking().Where(r => r.HostId == hostId && Rollouts.RolloutLauncher.ActiveStates.Contains(r.State))
+                .Select(r => (Guid?)r.Id).FirstOrDefaultAsync(ct);
+            if (active is { } rolloutId && await aborts.AbortAsync(rolloutId, user, $"emergency stop{(string.IsNullOrWhiteSpace(reason) ? "" : ": " + reason)}", ct) is null)
+                aborted = rolloutId;
+        }
+
+        var (containers, problem) = await Engine(async () => (await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Managed] = "true" }, ct)).ToList(), host);
+        if (problem is not null)
+            return (null, problem);
+
+        // Each container's phase position comes from the revision that created it.
+        var revisionIds = containers!.Select(c => c.Labels.GetValueOrDefault(OwnershipLabels.Revision)).OfType<string>().Distinct()
+            .Select(r => Guid.TryParse(r, out var g) ? g : Guid.Empty).Where(g => g != Guid.Empty).ToList();
+        Dictionary<Guid, List<string>> phaseNames;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            phaseNames = (await db.PlanRevisions.AsNoTracking().Where(r => revisionIds.Contains(r.Id)).ToListAsync(ct))
+                .ToDictionary(r => r.Id, r => r.Phases.OrderBy(p => p.Order).Select(p => p.Name).ToList());
+        }
+
+        int? IndexOf(ContainerSummary c) =>
+            Guid.TryParse(c.Labels.GetValueOrDefault(OwnershipLabels.Revision), out var rev) && phaseNames.TryGetValue(rev, out var names)
+            && names.IndexOf(c.Labels.GetValueOrDefault(OwnershipLabels.Phase) ?? "") is var i and >= 0 ? i : null;
+
+        var order = EmergencyStop.Order(containers!, IndexOf);
+        var stopped = new List<string>();
+        foreach (var container in order)
+        {
+            try
+            {
+                await engine.StopAsync(container.Id, TimeSpan.FromSeconds(10), ct);
+                stopped.Add($"{container.Name} ({container.Labels.GetValueOrDefault(OwnershipLabels.Phase)})");
+            }
+            catch (Docker.DotNet.DockerApiException e)
+            {
+                logger.LogWarning("Emergency stop of {Container} failed: {Reason}", container.Name, e.Message);
+            }
+        }
+
+        var kept = containers!.Where(c => c.State == "running" && !order.Contains(c)).Select(c => $"{c.Name} ({c.Labels.GetValueOrDefault(OwnershipLabels.Phase)})").ToList();
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            db.Audit.Add(new AuditEntry
+            {
+                At = clock.GetUtcNow(), User = who, Action = "host.emergency-stop", Subject = $"host {host.Name}",
+                Details = $"{(string.IsNullOrWhiteSpace(reason) ? "" : reason + "; ")}stopped {string.Join(", ", stopped)}; kept {string.Join(", ", kept)}",
+            });
+            await db.SaveChangesAsync(ct);
+        }
+
+        logger.LogWarning("Emergency stop on host {Host} by {User}: {Count} container(s) stopped", host.Name, who, stopped.Count);
+        return (new EmergencyStopResponse(stopped, kept, aborted), null);
+    }
+
     public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> CheckAsync(Guid hostId, CancellationToken ct)
     {
         var host = await HostAsync(hostId, ct);

@@ -97,4 +97,38 @@ public sealed class RollbackTests() : AppPerClass()
         Assert.DoesNotContain(events, e => e.GetProperty("kind").GetString() == "phase.soaked");
         Assert.DoesNotContain(await App.ContainersAsync(), c => c.Labels["deploydeck.rollout"] == id.ToString());
     }
+
+    [Fact]
+    public async Task Emergency_stop_stops_the_later_phases_latest_first_and_keeps_core_running()
+    {
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var planId = await App.SeedPlanAsync("emergency", new PlanSpec([
+            new PhaseSpec { Name = "core", Services = [Probe("e-db")] },
+            new PhaseSpec { Name = "business", Services = [Probe("e-auth")] },
+            new PhaseSpec { Name = "observability", Services = [Probe("e-grafana")] },
+        ]));
+        var rollout = await RollOutAsync(admin, planId);
+        Assert.Equal("Succeeded", rollout.GetProperty("state").GetString());
+        var hostId = await App.HostIdAsync();
+
+        using var viewer = App.CreateClient(await App.TokenAsync("stop-viewer", await App.CreateUserAsync("stop-viewer", "Viewer")));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync($"/api/hosts/{hostId}/emergency-stop", new { })).StatusCode);
+
+        var response = await admin.PostAsJsonAsync($"/api/hosts/{hostId}/emergency-stop", new { reason = "host swapping" });
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        // Other tests of this class may have left containers too: look at this plan's.
+        var stopped = body.GetProperty("stopped").EnumerateArray().Select(s => s.GetString()!).Where(s => s.StartsWith("dd-e-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, stopped.Count);
+        Assert.StartsWith("dd-e-grafana-", stopped[0], StringComparison.Ordinal);
+        Assert.EndsWith("(observability)", stopped[0], StringComparison.Ordinal);
+        Assert.StartsWith("dd-e-auth-", stopped[1], StringComparison.Ordinal);
+
+        var containers = (await App.ContainersAsync()).Where(c => c.Labels["deploydeck.service"].StartsWith("e-", StringComparison.Ordinal))
+            .ToDictionary(c => c.Labels["deploydeck.service"], c => c.State);
+        Assert.Equal("running", containers["e-db"]);
+        Assert.Equal("exited", containers["e-auth"]);
+        Assert.Equal("exited", containers["e-grafana"]);
+        Assert.Equal(1L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'host.emergency-stop'"));
+    }
 }
