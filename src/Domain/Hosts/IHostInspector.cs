@@ -32,6 +32,6 @@ public interface IHostInspector
 
     Task<DiskUsageReport> DiskUsageAsync(CancellationToken cancellationToken);
 
-    /// <summary>Removes what is in <paramref name="listed"/> and still reclaimable now; nothing else.</summary>
-    Task<PruneResult> PruneAsync(IReadOnlyCollection<ReclaimableItem> listed, CancellationToken cancellationToken);
+    /// <summary>Removes the confirmed items (by id) that are of these kinds and still reclaimable now; nothing else.</summary>
+    Task<PruneResult> PruneAsync(IReadOnlyCollection<ReclaimKind> kinds, IReadOnlyCollection<string> confirmed, CancellationToken cancellationToken);
 }

@@ -277,18 +277,18 @@ public sealed class DockerHostInspector(
             (df.BuildCache ?? []).Sum(b => b.Size), items, notes);
     }
 
-    public async Task<PruneResult> PruneAsync(IReadOnlyCollection<ReclaimableItem> listed, CancellationToken cancellationToken)
+    public async Task<PruneResult> PruneAsync(IReadOnlyCollection<ReclaimKind> kinds, IReadOnlyCollection<string> confirmed, CancellationToken cancellationToken)
     {
-        // Only what was listed and is still reclaimable now: anything that changed in between is skipped, never forced.
-        var now = (await DiskUsageAsync(cancellationToken)).Reclaimable.ToDictionary(i => (i.Kind, i.Id));
+        // Only what was confirmed and is still reclaimable now: anything that changed in between is skipped, never forced.
+        var now = (await DiskUsageAsync(cancellationToken)).Reclaimable.Where(i => kinds.Contains(i.Kind)).ToDictionary(i => i.Id, StringComparer.Ordinal);
         var removed = new List<ReclaimableItem>();
         var skipped = new List<string>();
         var cacheIds = new List<string>();
-        foreach (var item in listed)
+        foreach (var id in confirmed.Distinct(StringComparer.Ordinal))
         {
-            if (!now.TryGetValue((item.Kind, item.Id), out var current))
+            if (!now.TryGetValue(id, out var item))
             {
-                skipped.Add($"{item.Kind} {item.Name}: no longer reclaimable");
+                skipped.Add($"{id}: not reclaimable (any more)");
                 continue;
             }
 
@@ -300,7 +300,7 @@ public sealed class DockerHostInspector(
                 {
                     case ReclaimKind.Images:
                         // Several tags of one unused image: removing by id needs force; no container uses it (checked above).
-                        await client.Images.DeleteImageAsync(item.Id, new ImageDeleteParameters { Force = current.Name.Contains(',', StringComparison.Ordinal) }, cts.Token);
+                        await client.Images.DeleteImageAsync(item.Id, new ImageDeleteParameters { Force = item.Name.Contains(',', StringComparison.Ordinal) }, cts.Token);
                         break;
                     case ReclaimKind.Containers:
                         await client.Containers.RemoveContainerAsync(item.Id, new ContainerRemoveParameters { Force = false }, cts.Token);
@@ -313,7 +313,7 @@ public sealed class DockerHostInspector(
                         continue;
                 }
 
-                removed.Add(current);
+                removed.Add(item);
             }
             catch (DockerApiException e)
             {
@@ -325,7 +325,7 @@ public sealed class DockerHostInspector(
         if (cacheIds.Count > 0)
         {
             freed += await raw.PruneBuildCacheAsync(cacheIds, cancellationToken);
-            removed.AddRange(listed.Where(l => l.Kind == ReclaimKind.BuildCache && cacheIds.Contains(l.Id)));
+            removed.AddRange(cacheIds.Select(id => now[id]));
         }
 
         return new PruneResult(removed, freed, skipped);

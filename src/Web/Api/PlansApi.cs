@@ -75,7 +75,4 @@ public static class PlansApi
     private static ProblemHttpResult Problem(PlanRefusal refusal) => TypedResults.Problem(
         detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title,
         extensions: refusal.Issues.Count == 0 ? null : new Dictionary<string, object?> { ["issues"] = refusal.Issues });
-
-    /// <summary>For pages: "512 MB" or "—".</summary>
-    public static string Format(long? bytes) => bytes is { } b ? new Domain.Units.MemorySize(b).ToString() : "—";
 }

@@ -45,7 +45,7 @@ public static class WebServiceCollectionExtensions
         services.AddScoped<RolloutAborts>();
         services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
-        services.AddScoped<Api.HostOperations>();
+        services.AddScoped<Hosts.HostOperations>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
 

@@ -28,14 +28,18 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     }
 
     /// <param name="revision">Null for the latest.</param>
-    public async Task<PlanDto?> GetAsync(Guid id, int? revision, CancellationToken ct)
+    public async Task<PlanDto?> GetAsync(Guid id, int? revision, CancellationToken ct) =>
+        (await GetWithSpecAsync(id, revision, ct))?.Dto;
+
+    /// <summary>The document and the plan it describes (secrets unmasked), from one read of the revision.</summary>
+    public async Task<(PlanDto Dto, PlanSpec Spec)?> GetWithSpecAsync(Guid id, int? revision, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
         if (plan is null)
             return null;
         var row = await Revisions(db, id, revision).FirstOrDefaultAsync(ct);
-        return row is null ? null : ToDto(plan, row);
+        return row is null ? null : (ToDto(plan, row), row.ToSpec());
     }
 
     public async Task<PlanSpec?> SpecAsync(Guid id, int? revision, CancellationToken ct)
@@ -186,9 +190,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
 
     public async Task<(string FileName, string Content)?> ExportAsync(Guid id, int? revision, CancellationToken ct)
     {
-        var plan = await GetAsync(id, revision, ct);
-        var spec = await SpecAsync(id, revision, ct);
-        if (plan is null || spec is null)
+        if (await GetWithSpecAsync(id, revision, ct) is not var (plan, spec))
             return null;
         var header = $"DeployDeck plan \"{plan.Name}\", revision {plan.Revision}: limits, reservations, restart policies and health checks.\n"
             + "Apply with: docker compose -f docker-compose.yml -f docker-compose.deploydeck.yml up -d";

@@ -68,7 +68,8 @@ public partial class PlanDetail
     [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
 
-    private bool Dirty => _spec is not null && _saved is not null && PlanDiff.Compare(_saved, _spec).Count > 0 || (_spec is null && _draft is not null);
+    /// <summary>The draft differs from the saved revision (or does not parse); set by <see cref="Revalidate"/>, not per render.</summary>
+    private bool Dirty { get; set; }
 
     private bool HasErrors => _spec is null || _issues.Any(i => i.Severity == Severity.Error);
 
@@ -91,8 +92,8 @@ public partial class PlanDetail
 
     private async Task LoadAsync()
     {
-        _plan = await Store.GetAsync(Id, null, default);
-        _saved = await Store.SpecAsync(Id, null, default);
+        var loaded = await Store.GetWithSpecAsync(Id, null, default);
+        (_plan, _saved) = loaded is { } l ? (l.Dto, l.Spec) : (null, null);
         _revisions = await Store.RevisionsAsync(Id, default) ?? [];
         _draft = _saved is null || _plan is null ? null : PlanDraft.From(_saved, _plan.Revision);
         _editing = null;
@@ -106,6 +107,7 @@ public partial class PlanDetail
         _issues = [];
         _spec = _draft.ToSpec(_issues);
         _budgets = _spec is null ? _budgets : PlanBudgets.Of(_spec);
+        Dirty = _spec is null || (_saved is not null && PlanDiff.Compare(_saved, _spec).Count > 0);
     }
 
     private void Move(string service, string phase)

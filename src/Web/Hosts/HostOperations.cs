@@ -1,0 +1,188 @@
+using System.Security.Claims;
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Hosts;
+using DeployDeck.Domain.Rollouts;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Preflight;
+using DeployDeck.Web.Api;
+using DeployDeck.Web.Plans;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeployDeck.Web.Hosts;
+
+/// <summary>Host check, dry run, disk usage and prune for the UI and the API alike.</summary>
+public sealed class HostOperations(
+    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, IHostInspector inspector, PlanStore plans, IContainerEngine engine,
+    Rollouts.RolloutAborts aborts, TimeProvider clock, ILogger<HostOperations> logger)
+{
+    /// <summary>
+    /// Stops the non-essential phases of what DeployDeck runs on the host, latest phase first, keeping each plan's first
+    /// phase running; a rollout in progress on the host is aborted first. Recorded in the audit trail.
+    /// </summary>
+    public async Task<(EmergencyStopResponse? Response, ProblemHttpResult? Problem)> EmergencyStopAsync(Guid hostId, string? reason, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var who = user.Identity?.Name ?? "unknown";
+
+        Guid? aborted = null;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            var active = await db.Rollouts.AsNoTracking().Where(r => r.HostId == hostId && Rollouts.RolloutLauncher.ActiveStates.Contains(r.State))
+                .Select(r => (Guid?)r.Id).FirstOrDefaultAsync(ct);
+            if (active is { } rolloutId && await aborts.AbortAsync(rolloutId, user, $"emergency stop{(string.IsNullOrWhiteSpace(reason) ? "" : ": " + reason)}", ct) is null)
+                aborted = rolloutId;
+        }
+
+        var (containers, problem) = await Engine(async () => (await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Managed] = "true" }, ct)).ToList(), host);
+        if (problem is not null)
+            return (null, problem);
+
+        // Each container's phase position comes from the revision that created it.
+        var revisionIds = containers!.Select(c => c.Labels.GetValueOrDefault(OwnershipLabels.Revision)).OfType<string>().Distinct()
+            .Select(r => Guid.TryParse(r, out var g) ? g : Guid.Empty).Where(g => g != Guid.Empty).ToList();
+        Dictionary<Guid, List<string>> phaseNames;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            phaseNames = (await db.PlanRevisions.AsNoTracking().Where(r => revisionIds.Contains(r.Id)).ToListAsync(ct))
+                .ToDictionary(r => r.Id, r => r.Phases.OrderBy(p => p.Order).Select(p => p.Name).ToList());
+        }
+
+        int? IndexOf(ContainerSummary c) =>
+            Guid.TryParse(c.Labels.GetValueOrDefault(OwnershipLabels.Revision), out var rev) && phaseNames.TryGetValue(rev, out var names)
+            && names.IndexOf(c.Labels.GetValueOrDefault(OwnershipLabels.Phase) ?? "") is var i and >= 0 ? i : null;
+
+        var order = EmergencyStop.Order(containers!, IndexOf);
+        var stopped = new List<string>();
+        foreach (var container in order)
+        {
+            try
+            {
+                await engine.StopAsync(container.Id, TimeSpan.FromSeconds(10), ct);
+                stopped.Add($"{container.Name} ({container.Labels.GetValueOrDefault(OwnershipLabels.Phase)})");
+            }
+            catch (Docker.DotNet.DockerApiException e)
+            {
+                logger.LogWarning("Emergency stop of {Container} failed: {Reason}", container.Name, e.Message);
+            }
+        }
+
+        var kept = containers!.Where(c => c.State == "running" && !order.Contains(c)).Select(c => $"{c.Name} ({c.Labels.GetValueOrDefault(OwnershipLabels.Phase)})").ToList();
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            db.Audit.Add(new AuditEntry
+            {
+                At = clock.GetUtcNow(), User = who, Action = "host.emergency-stop", Subject = $"host {host.Name}",
+                Details = $"{(string.IsNullOrWhiteSpace(reason) ? "" : reason + "; ")}stopped {string.Join(", ", stopped)}; kept {string.Join(", ", kept)}",
+            });
+            await db.SaveChangesAsync(ct);
+        }
+
+        logger.LogWarning("Emergency stop on host {Host} by {User}: {Count} container(s) stopped", host.Name, who, stopped.Count);
+        return (new EmergencyStopResponse(stopped, kept, aborted), null);
+    }
+
+    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> CheckAsync(Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        return await Engine(() => preflight.CheckAsync(host, ct), host);
+    }
+
+    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> DryRunAsync(Guid planId, int? revision, Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var spec = await plans.SpecAsync(planId, revision, ct);
+        if (spec is null)
+            return (null, ApiResults.Problem(404, "Unknown plan", revision is null ? $"There is no plan {planId}." : $"Plan {planId} has no revision {revision}."));
+        return await Engine(() => preflight.ForecastAsync(spec, planId, host, 0, ct), host);
+    }
+
+    public async Task<(DiskUsageReport? Report, ProblemHttpResult? Problem)> DiskUsageAsync(Guid hostId, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        return await Engine(() => inspector.DiskUsageAsync(ct), host);
+    }
+
+    public async Task<ProblemHttpResult?> SetThresholdsAsync(Guid hostId, HostThresholds thresholds, string user, CancellationToken ct)
+    {
+        var problems = thresholds.Problems().ToList();
+        if (problems.Count > 0)
+            return ApiResults.Problem(422, "Thresholds not valid", string.Join("; ", problems));
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var host = await db.Hosts.FirstOrDefaultAsync(h => h.Id == hostId, ct);
+        if (host is null)
+            return UnknownHost(hostId);
+        var before = host.Thresholds ?? HostThresholds.Default;
+        host.Thresholds = thresholds;
+        db.Audit.Add(new AuditEntry { At = clock.GetUtcNow(), User = user, Action = "host.thresholds-changed", Subject = $"host {host.Name}", Details = $"{before} → {thresholds}" });
+        await db.SaveChangesAsync(ct);
+        return null;
+    }
+
+    public async Task<(PruneResponse? Response, ProblemHttpResult? Problem)> PruneAsync(Guid hostId, PruneRequest request, string user, CancellationToken ct)
+    {
+        var host = await HostAsync(hostId, ct);
+        if (host is null)
+            return (null, UnknownHost(hostId));
+        var kinds = request.Kinds!.ToHashSet();
+        if (!request.Confirm)
+        {
+            var (report, problem) = await Engine(() => inspector.DiskUsageAsync(ct), host);
+            if (problem is not null)
+                return (null, problem);
+            var candidates = report!.Reclaimable.Where(i => kinds.Contains(i.Kind)).ToList();
+            return (new PruneResponse(false, candidates, candidates.Sum(c => c.SizeBytes ?? 0), []), null);
+        }
+
+        var confirmed = (request.Items ?? []).ToList();
+        if (confirmed.Count == 0)
+            return (null, ApiResults.Problem(400, "Nothing confirmed", "Confirm with the \"items\" (ids) the listing returned; nothing is removed without them."));
+        var (result, failed) = await Engine(() => inspector.PruneAsync(kinds, confirmed, ct), host);
+        if (failed is not null)
+            return (null, failed);
+
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            db.Audit.Add(new AuditEntry
+            {
+                At = clock.GetUtcNow(), User = user, Action = "host.pruned", Subject = $"host {host.Name}",
+                Details = $"{string.Join(", ", kinds)}: removed {result!.Removed.Count} ({new Domain.Units.MemorySize(result.FreedBytes)}): {string.Join(", ", result.Removed.Select(r => $"{r.Kind} {r.Name}"))}"
+                    + (result.Skipped.Count > 0 ? $"; skipped: {string.Join("; ", result.Skipped)}" : ""),
+            });
+            await db.SaveChangesAsync(ct);
+        }
+
+        logger.LogInformation("{User} pruned {Count} item(s) on host {Host}, {Bytes} bytes", user, result!.Removed.Count, host.Name, result.FreedBytes);
+        return (new PruneResponse(true, result.Removed, result.FreedBytes, result.Skipped), null);
+    }
+
+    private async Task<DockerHost?> HostAsync(Guid id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == id, ct);
+    }
+
+    private async Task<(T? Value, ProblemHttpResult? Problem)> Engine<T>(Func<Task<T>> call, DockerHost host)
+        where T : class
+    {
+        try
+        {
+            return (await call(), null);
+        }
+        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            logger.LogWarning("Engine of host {Host} failed: {Reason}", host.Name, e.Message);
+            return (default, ApiResults.Problem(503, "Engine unavailable", $"The engine of host '{host.Name}' did not answer: {e.Message}"));
+        }
+    }
+
+    private static ProblemHttpResult UnknownHost(Guid id) => ApiResults.Problem(404, "Unknown host", $"There is no host {id}.");
+}
