@@ -137,6 +137,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
         {
             ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
             ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
+            // Lets ./deploydeck test clean up its own leftovers without touching a concurrent run's.
+            ["Rollouts__ExtraLabels__deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local",
         });
     }
 
