@@ -429,7 +429,8 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
 
     /// <summary>
     /// <c>x-deploydeck.gates</c>: <c>- http: URL</c> (<c>status: 200-299</c>, <c>timeout: 3s</c>), <c>- logs: PATTERN</c>
-    /// (<c>window: 2m</c>), <c>- exec: COMMAND</c> (string or list), <c>- memory: 90</c> (percent of the limit).
+    /// (<c>window: 2m</c>), <c>- exec: COMMAND</c> (string or list), <c>- memory: 90</c> (percent of the limit),
+    /// <c>- chaos: 30s</c> (killed, must be back within that time).
     /// </summary>
     private List<GateSpec> ReadGates(YNode? node)
     {
@@ -471,9 +472,13 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
                     TimeoutSeconds = timeout,
                 };
             }
+            else if (item["chaos"] is { } chaos)
+            {
+                gate = new GateSpec { Kind = GateKind.Chaos, TimeoutSeconds = Duration(chaos, "x-deploydeck.gates.chaos")?.TotalSeconds ?? 30 };
+            }
             else
             {
-                Error($"x-deploydeck gate (line {item.Line}) needs one of http, logs, exec, memory");
+                Error($"x-deploydeck gate (line {item.Line}) needs one of http, logs, exec, memory, chaos");
             }
 
             if (gate is not null)

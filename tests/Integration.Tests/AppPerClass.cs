@@ -5,11 +5,11 @@ using DeployDeck.Tests.Shared;
 namespace DeployDeck.Integration.Tests;
 
 /// <summary>A DeployDeck of its own (database, Web, Worker) for a test class whose tests change shared state.</summary>
-public abstract class AppPerClass(IReadOnlyDictionary<string, string>? webSettings = null) : IAsyncLifetime
+public abstract class AppPerClass(IReadOnlyDictionary<string, string>? webSettings = null, IReadOnlyDictionary<string, string>? workerSettings = null) : IAsyncLifetime
 {
     protected DeployDeckApp App { get; private set; } = null!;
 
-    public async Task InitializeAsync() => App = await DeployDeckApp.StartAsync(webSettings: webSettings);
+    public async Task InitializeAsync() => App = await DeployDeckApp.StartAsync(webSettings: webSettings, workerSettings: workerSettings);
 
     public async Task DisposeAsync() => await App.DisposeAsync();
 

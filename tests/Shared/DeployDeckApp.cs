@@ -52,7 +52,11 @@ public sealed class DeployDeckApp : IAsyncDisposable
             ? cs
             : throw new InvalidOperationException("DEPLOYDECK_TEST_PG is not set: run the tests with ./deploydeck test, which starts PostgreSQL and sets it.");
 
-    public static async Task<DeployDeckApp> StartAsync(bool startWorker = true, IReadOnlyDictionary<string, string>? webSettings = null)
+    /// <summary>Configuration given to every Worker this app starts (e.g. Rollouts__PhaseDeadlineCap).</summary>
+    public Dictionary<string, string> WorkerSettings { get; } = [];
+
+    public static async Task<DeployDeckApp> StartAsync(bool startWorker = true, IReadOnlyDictionary<string, string>? webSettings = null,
+        IReadOnlyDictionary<string, string>? workerSettings = null)
     {
         var database = "dd_test_" + Guid.NewGuid().ToString("N")[..12];
         await using (var admin = new NpgsqlConnection(AdminConnectionString))
@@ -64,6 +68,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
         var connectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database, Pooling = false }.ConnectionString;
         var app = new DeployDeckApp(database, connectionString, FreePort());
+        foreach (var (key, value) in workerSettings ?? new Dictionary<string, string>())
+            app.WorkerSettings[key] = value;
         try
         {
             await app.StartWebAsync(webSettings);
@@ -133,7 +139,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
     public void StartWorker()
     {
-        _worker = Launch("Worker", _workerLog, new Dictionary<string, string>
+        _worker = Launch("Worker", _workerLog, new Dictionary<string, string>(WorkerSettings)
         {
             ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
             ["Rollouts__ExtraLabels__deploydeck.test"] = "true",

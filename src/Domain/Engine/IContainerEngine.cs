@@ -34,7 +34,21 @@ public interface IContainerEngine
 
     /// <summary>Memory in use without page cache (usage − inactive_file), from one stats sample; null when it cannot be read.</summary>
     Task<long?> MemoryUsageAsync(string containerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Kills the container's main process from outside, as a crash or the kernel would: the restart policy then decides
+    /// whether it comes back (a `docker kill` would not do: the engine treats it as a wish to stop).
+    /// </summary>
+    Task CrashAsync(string containerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The engine's OOM events of containers carrying all of the given labels, between two moments. They include OOM
+    /// kills of a child process, after which the container keeps running and inspect shows nothing.
+    /// </summary>
+    Task<IReadOnlyList<OomEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
 }
+
+public sealed record OomEvent(string ContainerId, string ContainerName, DateTimeOffset At, IReadOnlyDictionary<string, string> Labels);
 
 /// <param name="Name">The container name on the engine.</param>
 /// <param name="Labels">DeployDeck's ownership labels plus the service's own.</param>

@@ -16,6 +16,12 @@ public enum GateKind
 
     /// <summary>The container uses at most this share of its memory limit.</summary>
     Memory,
+
+    /// <summary>
+    /// The container's main process is killed as a crash would kill it, and the restart policy must bring it back
+    /// (healthy, when it has a health check) within the gate's timeout. Run once, after the other gates; never in soak.
+    /// </summary>
+    Chaos,
 }
 
 /// <summary>A success criterion of a service, checked after it is ready and again during the phase's soak.</summary>
@@ -39,11 +45,15 @@ public sealed record GateSpec
 
     public double TimeoutSeconds { get; init; } = 5;
 
+    /// <summary>Gates that disturb the service run last and only once: a restart they cause is theirs, not a failure.</summary>
+    public bool Disturbs => Kind == GateKind.Chaos;
+
     public override string ToString() => Kind switch
     {
         GateKind.Http => $"GET {Url} answers {MinStatus}–{MaxStatus}",
         GateKind.Logs => $"no log line matching /{Pattern}/ in the last {WindowSeconds} s",
         GateKind.Exec => $"`{string.Join(' ', Command ?? [])}` exits 0",
+        GateKind.Chaos => $"killed and back (healthy, if it has a health check) within {TimeoutSeconds:0.#} s",
         _ => $"memory at most {MaxMemoryPercent?.ToString("0.#", CultureInfo.InvariantCulture)} % of its limit",
     };
 
@@ -82,6 +92,10 @@ public sealed record GateSpec
                     yield return $"memory gate: {MaxMemoryPercent} % must be above 0 and at most 100";
                 if (service.Resources.MemoryLimit is null)
                     yield return "memory gate: the service has no memory limit to compare with";
+                break;
+            case GateKind.Chaos:
+                if (service.Restart.Mode == RestartMode.No)
+                    yield return "chaos gate: restart policy 'no' never brings a killed container back; set always, unless-stopped or on-failure";
                 break;
         }
     }

@@ -149,6 +149,63 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         return (long)(usage - Math.Min(inactive, usage));
     }
 
+    public async Task CrashAsync(string containerId, CancellationToken cancellationToken)
+    {
+        // SIGKILL to the main process from the host's PID namespace: inside the container's own namespace PID 1 cannot
+        // be killed, and the engine's kill endpoint switches the restart policy off. The argv holds an engine-given PID.
+        var target = await client.Containers.InspectContainerAsync(containerId, cancellationToken);
+        if (target.State is not { Running: true, Pid: > 0 } state)
+            throw new InvalidOperationException($"container {target.Name.TrimStart('/')} is not running");
+        using var cts = Timeout(cancellationToken);
+        var helper = await client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = options.Value.HelperImage,
+            Entrypoint = ["/bin/kill"],
+            Cmd = ["-KILL", state.Pid.ToString(CultureInfo.InvariantCulture)],
+            Labels = new Dictionary<string, string>(target.Config?.Labels?.Where(l => l.Key.StartsWith("deploydeck.test", StringComparison.Ordinal))
+                ?? []) { ["deploydeck.helper"] = "chaos" },
+            HostConfig = new HostConfig { PidMode = "host", NetworkMode = "none", Memory = 16 * 1024 * 1024 },
+        }, cts.Token);
+        try
+        {
+            await client.Containers.StartContainerAsync(helper.ID, new ContainerStartParameters(), cts.Token);
+            var exit = await client.Containers.WaitContainerAsync(helper.ID, cts.Token);
+            if (exit.StatusCode != 0)
+                throw new InvalidOperationException($"the chaos helper could not kill PID {state.Pid} (exit {exit.StatusCode})");
+        }
+        finally
+        {
+            await client.Containers.RemoveContainerAsync(helper.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+        }
+    }
+
+    public async Task<IReadOnlyList<OomEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        // With an end in the past or now, the engine replays its event log and closes the stream: no open stream to leak.
+        using var cts = Timeout(cancellationToken);
+        var found = new List<OomEvent>();
+        var collect = new Collect<Message>(m =>
+        {
+            var attributes = new Dictionary<string, string>(m.Actor?.Attributes ?? new Dictionary<string, string>());
+            found.Add(new OomEvent(m.Actor?.ID ?? "", attributes.GetValueOrDefault("name") ?? "",
+                DateTimeOffset.FromUnixTimeMilliseconds((m.TimeNano ?? 0) / 1_000_000), attributes));
+        });
+        var filters = new Dictionary<string, IDictionary<string, bool>>
+        {
+            ["type"] = new Dictionary<string, bool> { ["container"] = true },
+            ["event"] = new Dictionary<string, bool> { ["oom"] = true },
+        };
+        if (labels.Count > 0)
+            filters["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true);
+        await client.System.MonitorEventsAsync(new ContainerEventsParameters
+        {
+            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Until = Math.Max(until.ToUnixTimeSeconds(), since.ToUnixTimeSeconds()).ToString(CultureInfo.InvariantCulture),
+            Filters = filters,
+        }, collect, cts.Token);
+        return found.Where(e => e.At >= since.AddSeconds(-1)).ToList();
+    }
+
     internal static CreateContainerParameters ToParameters(ContainerRequest request)
     {
         var s = request.Service;
@@ -252,6 +309,12 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
     // The engine reports "0001-01-01T00:00:00Z" for "never".
     private static DateTimeOffset? ParseTime(string? value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1 ? t : null;
+}
+
+/// <summary>Hands every report to a callback, synchronously, in order.</summary>
+internal sealed class Collect<T>(Action<T> each) : IProgress<T>
+{
+    public void Report(T value) => each(value);
 }
 
 /// <summary>Keeps the last report, synchronously: <see cref="Progress{T}"/> posts to the thread pool and may arrive after the call returned.</summary>

@@ -10,6 +10,9 @@ public sealed class DockerOptions
     /// <summary>An engine call that takes longer has hung (stats of a stopped container are known to).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>An image with busybox's kill on the host: a chaos gate runs it for a moment, in the host's PID namespace.</summary>
+    public string HelperImage { get; set; } = "deploydeck/probe:latest";
+
     public static bool IsSupported(string endpoint) =>
         Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "unix" or "tcp" or "http" or "https";
 }

@@ -15,6 +15,8 @@ public sealed record ApproveRequest(string? Comment);
 
 public sealed record AbortRequest(string? Reason);
 
+public sealed record ResumeRequest(string? Reason);
+
 public static class RolloutsApi
 {
     public static RouteGroupBuilder MapRolloutsApi(this RouteGroupBuilder api)
@@ -65,6 +67,16 @@ public static class RolloutsApi
             Guid id, AbortRequest? request, RolloutAborts aborts, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
         {
             var refusal = await aborts.AbortAsync(id, user, request?.Reason, ct);
+            if (refusal is not null)
+                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            return TypedResults.Accepted($"/api/rollouts/{id}", (await RolloutQueries.GetAsync(db, id, ct))!);
+        }).RequireAuthorization(Auth.Policies.Operate);
+
+        rollouts.MapPost("/{id:guid}/resume", async Task<Results<Accepted<RolloutView>, ProblemHttpResult>> (
+            Guid id, ResumeRequest? request, RolloutResumes resumes, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            var refusal = await resumes.ResumeAsync(id, user, request?.Reason, ct);
             if (refusal is not null)
                 return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
             await using var db = await dbFactory.CreateDbContextAsync(ct);

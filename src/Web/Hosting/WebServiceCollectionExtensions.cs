@@ -43,6 +43,7 @@ public static class WebServiceCollectionExtensions
         services.AddScoped<RolloutLauncher>();
         services.AddScoped<RolloutApprovals>();
         services.AddScoped<RolloutAborts>();
+        services.AddScoped<RolloutResumes>();
         services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Hosts.HostOperations>();

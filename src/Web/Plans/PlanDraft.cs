@@ -145,6 +145,11 @@ public sealed class ServiceDraft
                 GateKind.Http => new GateSpec { Kind = GateKind.Http, Url = value },
                 GateKind.Logs => new GateSpec { Kind = GateKind.Logs, Pattern = value },
                 GateKind.Exec => new GateSpec { Kind = GateKind.Exec, Command = ShellWords.Split(value) },
+                GateKind.Chaos => new GateSpec
+                {
+                    Kind = GateKind.Chaos,
+                    TimeoutSeconds = Durations.TryParse(value.Length == 0 ? "30s" : value, out var within, out _) ? within.TotalSeconds : -1,
+                },
                 _ => new GateSpec
                 {
                     Kind = GateKind.Memory,

@@ -3,7 +3,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DeployDeck.Web.Rollouts;
 
-public sealed record RolloutServiceView(string Name, string State, string? ContainerId, string? Detail, DateTimeOffset UpdatedAt);
+/// <param name="Kind">http, logs, exec, memory, chaos, or oom (the engine's event log).</param>
+/// <param name="Result">The gate and its figure, as recorded: "GET … answers 200–399: HTTP 500 in 3 ms".</param>
+public sealed record GateResultView(string Kind, bool Passed, string Result, DateTimeOffset At);
+
+/// <param name="Gates">Results of the service's latest run of its phase.</param>
+public sealed record RolloutServiceView(string Name, string State, string? ContainerId, string? Detail, DateTimeOffset UpdatedAt, IReadOnlyList<GateResultView> Gates);
 
 public sealed record RolloutPhaseView(int Index, string Name, string State, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, IReadOnlyList<RolloutServiceView> Services);
 
@@ -40,15 +45,31 @@ public static class RolloutQueries
         if (r is null)
             return null;
 
-        var phases = r.Phases.OrderBy(p => p.Index).Select(p => new RolloutPhaseView(
-            p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt,
-            r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
-                .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail, s.UpdatedAt)).ToList())).ToList();
+        var phases = r.Phases.OrderBy(p => p.Index).Select(p =>
+        {
+            // A phase run again after a resume shows its latest run's gates only.
+            var runStart = r.Events.Where(e => e.Kind == "phase.started" && e.Phase == p.Name).Select(e => e.Id).DefaultIfEmpty(0).Max();
+            var gates = r.Events.Where(e => e.Id >= runStart && e.Phase == p.Name && e.Kind is "gate.passed" or "gate.failed" && e.Service is not null)
+                .OrderBy(e => e.Id).ToLookup(e => e.Service!, e => new GateResultView(GateKindOf(e.Key), e.Kind == "gate.passed", e.Message, e.At));
+            return new RolloutPhaseView(
+                p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt,
+                r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
+                    .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail, s.UpdatedAt, gates[s.Name].ToList())).ToList());
+        }).ToList();
         var events = r.Events.OrderBy(e => e.Id)
             .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, e.Message, e.Actor)).ToList();
         return new RolloutView(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
             r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error, phases, events);
+    }
+
+    /// <summary>The Worker keys gate events "service:NAME:gate:INDEX:KIND" (or "…:gate:oom").</summary>
+    private static string GateKindOf(string? key)
+    {
+        if (key is null || !key.Contains(":gate:", StringComparison.Ordinal))
+            return "gate";
+        var last = key[(key.LastIndexOf(':') + 1)..];
+        return last.Length == 0 || last.All(char.IsDigit) ? "gate" : last;
     }
 
     public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>

@@ -24,6 +24,7 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
                 GateKind.Http => await HttpAsync(gate, timeout, ct),
                 GateKind.Exec => await ExecAsync(gate, containerId, timeout, ct),
                 GateKind.Logs => await LogsAsync(gate, containerId, phaseStarted, ct),
+                GateKind.Chaos => await ChaosAsync(gate, service, containerId, ct),
                 _ => await MemoryAsync(gate, service, containerId, ct),
             };
         }
@@ -31,7 +32,7 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
         {
             return new GateOutcome(gate, false, $"no answer within {timeout.TotalSeconds:0.#} s");
         }
-        catch (Exception e) when (e is HttpRequestException or Docker.DotNet.DockerApiException or IOException)
+        catch (Exception e) when (e is HttpRequestException or Docker.DotNet.DockerApiException or IOException or InvalidOperationException)
         {
             return new GateOutcome(gate, false, e.Message);
         }
@@ -70,6 +71,34 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
         {
             return new GateOutcome(gate, false, $"the pattern /{gate.Pattern}/ took too long on a log line");
         }
+    }
+
+    /// <summary>Seed 004: the restart policy is only proven by a crash. Back means running again after a restart, and healthy when there is a health check.</summary>
+    private async Task<GateOutcome> ChaosAsync(GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
+    {
+        var before = await engine.InspectAsync(containerId, ct);
+        if (before is not { Running: true })
+            return new GateOutcome(gate, false, "not running before the kill");
+        var killed = time.GetUtcNow();
+        await engine.CrashAsync(containerId, ct);
+        var within = TimeSpan.FromSeconds(gate.TimeoutSeconds);
+        ContainerObservation? now;
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
+            now = await engine.InspectAsync(containerId, ct);
+            var back = now is { Running: true } && now.RestartCount > before.RestartCount
+                && (service.HealthCheck is null || now.Health == HealthStatus.Healthy);
+            if (back)
+            {
+                return new GateOutcome(gate, true, string.Create(CultureInfo.InvariantCulture,
+                    $"killed; back{(service.HealthCheck is null ? "" : " and healthy")} after {(time.GetUtcNow() - killed).TotalSeconds:0.0} s (restart {now!.RestartCount})"));
+            }
+        }
+        while (time.GetUtcNow() - killed < within);
+
+        var seen = now is null ? "gone" : now.Running ? $"running, health {now.Health.ToString().ToLowerInvariant()}, restarts {now.RestartCount}" : $"{now.Status}, exit {now.ExitCode}, restarts {now.RestartCount}";
+        return new GateOutcome(gate, false, string.Create(CultureInfo.InvariantCulture, $"killed; not back within {within.TotalSeconds:0.#} s ({seen}; restart policy {before.RestartPolicy})"));
     }
 
     private async Task<GateOutcome> MemoryAsync(GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)

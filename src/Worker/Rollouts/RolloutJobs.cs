@@ -104,45 +104,36 @@ public sealed class RolloutJobs(
     private async Task<bool> RunPhaseAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
     {
         var phase = plan.Phases[index];
-        if (await AdmitAsync(rollout, plan, index, ct) is { } refused)
+        var run = new PhaseRun(index, await AttemptAsync(rollout.Id, phase.Name, ct), time.GetUtcNow());
+        await ClearEarlierAttemptsAsync(rollout, phase, run, ct);
+        if (await AdmitAsync(rollout, plan, run, ct) is { } refused)
         {
             await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' refused by admission: {refused}", ct,
-                phase: phase.Name, key: $"phase:{index}:failed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
+                phase: phase.Name, key: run.Key("failed"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
             await RollBackAsync(rollout, plan, index, ct);
             return false;
         }
 
-        await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s)", ct,
-            phase: phase.Name, key: $"phase:{index}:started", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Deploying));
+        var again = run.Attempt > 1 ? $" (attempt {run.Attempt})" : "";
+        await recorder.RecordAsync(rollout.Id, "phase.started", $"Phase {index + 1}/{plan.Phases.Count} '{phase.Name}': {phase.Services.Count} service(s){again}", ct,
+            phase: phase.Name, key: run.Key("started"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Deploying));
 
-        string? failure = null;
-        using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
-        foreach (var wave in StartOrder.Waves(phase))
+        // Nothing stays "deploying" forever: whatever hangs, the phase fails when its own rules' time is up.
+        var deadline = PhaseDeadline.For(phase, _options.StartDeadline, _options.DeadlineGrace, _options.StartDeadline, _options.MaxParallelStarts, _options.PhaseDeadlineCap);
+        using var phaseTime = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        phaseTime.CancelAfter(deadline);
+        string? failure;
+        try
         {
-            var results = await Task.WhenAll(wave.Select(async service =>
-            {
-                await gate.WaitAsync(ct);
-                try
-                {
-                    return await DeployServiceAsync(rollout, phase, service, ct);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }));
-            failure = results.FirstOrDefault(r => r is not null);
-            if (failure is not null)
-                break;
-            if (await AbortRequestedAsync(rollout.Id, ct))
-            {
-                failure = Aborted;
-                break;
-            }
+            failure = await DeployPhaseAsync(rollout, phase, run, phaseTime.Token);
+            if (failure is null && phase.Soak > TimeSpan.Zero)
+                failure = await SoakAsync(rollout, phase, run, phaseTime.Token);
         }
-
-        if (failure is null && phase.Soak > TimeSpan.Zero)
-            failure = await SoakAsync(rollout, phase, index, ct);
+        catch (OperationCanceledException) when (phaseTime.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            failure = $"no progress within the phase deadline of {Domain.Units.Durations.Format(deadline)}";
+            await MarkUnfinishedServicesFailedAsync(rollout.Id, phase, failure, ct);
+        }
 
         if (failure == Aborted)
         {
@@ -153,23 +144,82 @@ public sealed class RolloutJobs(
         if (failure is null)
         {
             await recorder.RecordAsync(rollout.Id, "phase.passed", $"Phase '{phase.Name}' passed its gates", ct,
-                phase: phase.Name, key: $"phase:{index}:passed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Passed));
+                phase: phase.Name, key: run.Key("passed"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Passed));
             await RetirePreviousContainersAsync(rollout, phase, ct);
             return await PromoteAsync(rollout.Id, plan, index, ct);
         }
 
         await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' failed: {failure}", ct,
-            phase: phase.Name, key: $"phase:{index}:failed", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
+            phase: phase.Name, key: run.Key("failed"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
         await RollBackAsync(rollout, plan, index, ct);
         return false;
     }
 
-    /// <summary>Admission again before the phase: the host may have changed since the rollout started. Null when admitted.</summary>
-    private async Task<string?> AdmitAsync(Rollout rollout, PlanSpec plan, int index, CancellationToken ct)
+    /// <returns>Null when every service of the phase is ready and passed its gates; otherwise the first failure.</returns>
+    private async Task<string?> DeployPhaseAsync(Rollout rollout, PhaseSpec phase, PhaseRun run, CancellationToken ct)
     {
+        using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
+        foreach (var wave in StartOrder.Waves(phase))
+        {
+            var results = await Task.WhenAll(wave.Select(async service =>
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    return await DeployServiceAsync(rollout, phase, service, run, ct);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            if (results.FirstOrDefault(r => r is not null) is { } failure)
+                return failure;
+            if (await AbortRequestedAsync(rollout.Id, ct))
+                return Aborted;
+        }
+
+        return null;
+    }
+
+    /// <summary>A phase is run again after an operator resumed a paused rollout: each resume of it is one more attempt.</summary>
+    private async Task<int> AttemptAsync(Guid rolloutId, string phase, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return 1 + await db.RolloutEvents.CountAsync(e => e.RolloutId == rolloutId && e.Kind == RolloutEventKinds.Resumed && e.Phase == phase, ct);
+    }
+
+    /// <summary>The containers a failed attempt left for the operator to look at go before the phase runs again.</summary>
+    private async Task ClearEarlierAttemptsAsync(Rollout rollout, PhaseSpec phase, PhaseRun run, CancellationToken ct)
+    {
+        if (run.Attempt == 1)
+            return;
+        var containers = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
+        foreach (var container in containers.Where(c => OwnershipLabels.AttemptOf(c.Labels) != run.Attempt))
+        {
+            await engine.RemoveAsync(container.Id, ct);
+            var service = container.Labels.GetValueOrDefault(OwnershipLabels.Service) ?? container.Name;
+            await recorder.RecordAsync(rollout.Id, "service.removed", $"Removed {container.Name} of the failed attempt {OwnershipLabels.AttemptOf(container.Labels)}", ct,
+                phase.Name, service, run.ServiceKey(service, $"cleared:{container.Id}"));
+        }
+    }
+
+    private async Task MarkUnfinishedServicesFailedAsync(Guid rolloutId, PhaseSpec phase, string reason, CancellationToken ct)
+    {
+        var names = phase.Services.Select(s => s.Name).ToList();
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.RolloutServices
+            .Where(s => s.RolloutId == rolloutId && names.Contains(s.Name) && s.State != ServiceState.Ready && s.State != ServiceState.Failed)
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.State, ServiceState.Failed).SetProperty(s => s.Detail, reason).SetProperty(s => s.UpdatedAt, time.GetUtcNow()), ct);
+    }
+
+    /// <summary>Admission again before the phase: the host may have changed since the rollout started. Null when admitted.</summary>
+    private async Task<string?> AdmitAsync(Rollout rollout, PlanSpec plan, PhaseRun run, CancellationToken ct)
+    {
+        var index = run.Index;
         var phase = plan.Phases[index];
         var started = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
-        if (started.Count > 0)
+        if (started.Any(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt))
             return null; // resuming a phase already admitted: its new containers are on the host now
 
         DockerHost? host;
@@ -182,13 +232,13 @@ public sealed class RolloutJobs(
         var forecast = check.Forecast!.Phases.FirstOrDefault(p => p.Phase == phase.Name);
         if (check.Refusal is { } refusal)
         {
-            await recorder.RecordAsync(rollout.Id, "phase.admission-refused", Capitalise(refusal), ct, phase: phase.Name, key: $"phase:{index}:admission");
+            await recorder.RecordAsync(rollout.Id, "phase.admission-refused", Capitalise(refusal), ct, phase: phase.Name, key: run.Key("admission"));
             return refusal;
         }
 
         var peak = forecast?.PredictedPeak is { } p ? $"predicted peak {new MemorySize(p)} of {new MemorySize(check.Signals.MemoryTotalBytes)} (keeping {check.Thresholds.KeepFreePercent:0.#} % free)" : "host memory unknown";
         await recorder.RecordAsync(rollout.Id, "phase.admitted", $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}); {peak}", ct,
-            phase: phase.Name, key: $"phase:{index}:admission");
+            phase: phase.Name, key: run.Key("admission"));
         return null;
     }
 
@@ -219,15 +269,17 @@ public sealed class RolloutJobs(
     }
 
     /// <returns>Null when the service is ready; otherwise why it failed.</returns>
-    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, CancellationToken ct)
+    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, PhaseRun run, CancellationToken ct)
     {
         try
         {
             var labels = new Dictionary<string, string>(_options.ExtraLabels);
             foreach (var (key, value) in OwnershipLabels.For(rollout.Id, rollout.PlanId, phase.Name, service.Name, rollout.PlanRevisionId))
                 labels[key] = value;
-            var existing = await engine.ListAsync(
-                new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Service] = service.Name }, ct);
+            labels[OwnershipLabels.Attempt] = run.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var existing = (await engine.ListAsync(
+                new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Service] = service.Name }, ct))
+                .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt).ToList();
 
             string containerId;
             if (existing.Count == 0)
@@ -235,7 +287,7 @@ public sealed class RolloutJobs(
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Creating, null, null, ct);
                 containerId = await engine.CreateAsync(new ContainerRequest(OwnershipLabels.ContainerName(rollout.Id, service.Name), service, labels), ct);
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Starting, containerId, null, ct);
-                await recorder.RecordAsync(rollout.Id, "service.created", $"Created {service.Image} ({Describe(service)})", ct, phase.Name, service.Name, $"service:{service.Name}:created");
+                await recorder.RecordAsync(rollout.Id, "service.created", $"Created {service.Image} ({Describe(service)})", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "created"));
             }
             else
             {
@@ -247,7 +299,7 @@ public sealed class RolloutJobs(
             if (observed is { Status: "created" })
             {
                 await engine.StartAsync(containerId, ct);
-                await recorder.RecordAsync(rollout.Id, "service.started", "Started", ct, phase.Name, service.Name, $"service:{service.Name}:started");
+                await recorder.RecordAsync(rollout.Id, "service.started", "Started", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "started"));
                 observed = await engine.InspectAsync(containerId, ct);
             }
 
@@ -255,8 +307,8 @@ public sealed class RolloutJobs(
             {
                 var mismatches = AppliedLimits.Mismatches(service, observed);
                 if (mismatches.Count > 0)
-                    return await ServiceFailedAsync(rollout.Id, phase, service, $"the engine did not apply the plan: {string.Join("; ", mismatches)}", ct);
-                await recorder.RecordAsync(rollout.Id, "service.limits-verified", $"Engine applied {Describe(service)}", ct, phase.Name, service.Name, $"service:{service.Name}:limits-verified");
+                    return await ServiceFailedAsync(rollout.Id, phase, service, run, $"the engine did not apply the plan: {string.Join("; ", mismatches)}", ct);
+                await recorder.RecordAsync(rollout.Id, "service.limits-verified", $"Engine applied {Describe(service)}", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "limits-verified"));
             }
 
             await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.WaitingHealthy, containerId, null, ct);
@@ -269,14 +321,14 @@ public sealed class RolloutJobs(
                 if (verdict.Readiness == Readiness.Ready)
                 {
                     await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Ready, containerId, verdict.Reason, ct);
-                    await recorder.RecordAsync(rollout.Id, "service.ready", $"{Capitalise(verdict.Reason)} after {waited.TotalSeconds:0.0}s", ct, phase.Name, service.Name, $"service:{service.Name}:ready");
-                    return await CheckGatesAsync(rollout, phase, service, containerId, began, ct);
+                    await recorder.RecordAsync(rollout.Id, "service.ready", $"{Capitalise(verdict.Reason)} after {waited.TotalSeconds:0.0}s", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "ready"));
+                    return await CheckGatesAsync(rollout, phase, service, containerId, run, ct);
                 }
 
                 if (verdict.Readiness == Readiness.Failed)
-                    return await ServiceFailedAsync(rollout.Id, phase, service, verdict.Reason, ct);
+                    return await ServiceFailedAsync(rollout.Id, phase, service, run, verdict.Reason, ct);
                 if (time.GetUtcNow() - began > deadline)
-                    return await ServiceFailedAsync(rollout.Id, phase, service, $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})", ct);
+                    return await ServiceFailedAsync(rollout.Id, phase, service, run, $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})", ct);
 
                 await Task.Delay(_options.PollInterval, time, ct);
                 observed = await engine.InspectAsync(containerId, ct);
@@ -284,7 +336,7 @@ public sealed class RolloutJobs(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return await ServiceFailedAsync(rollout.Id, phase, service, ex.Message, ct);
+            return await ServiceFailedAsync(rollout.Id, phase, service, run, ex.Message, ct);
         }
     }
 
@@ -293,10 +345,10 @@ public sealed class RolloutJobs(
     /// passed (no OOM kill, no restart, running, not unhealthy) and every gate must still pass. A Worker that resumes
     /// during a soak starts the soak again: the wait is never shortened.
     /// </summary>
-    private async Task<string?> SoakAsync(Rollout rollout, PhaseSpec phase, int index, CancellationToken ct)
+    private async Task<string?> SoakAsync(Rollout rollout, PhaseSpec phase, PhaseRun run, CancellationToken ct)
     {
         await recorder.RecordAsync(rollout.Id, "phase.soaking", $"Soaking for {Domain.Units.Durations.Format(phase.Soak)}; containers and gates checked every {_options.SoakCheckInterval.TotalSeconds:0.#} s", ct,
-            phase: phase.Name, key: $"phase:{index}:soaking", change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Soaking));
+            phase: phase.Name, key: run.Key("soaking"), change: db => ToPhaseStateAsync(db, rollout.Id, run.Index, PhaseState.Soaking));
         var containers = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
         var byService = containers.Where(c => c.Labels.ContainsKey(OwnershipLabels.Service)).ToDictionary(c => c.Labels[OwnershipLabels.Service], c => c.Id, StringComparer.Ordinal);
         var baselines = new Dictionary<string, ContainerObservation>(StringComparer.Ordinal);
@@ -321,8 +373,8 @@ public sealed class RolloutJobs(
                 if (!baselines.TryGetValue(service.Name, out var baseline))
                     continue;
                 var now = await engine.InspectAsync(baseline.Id, ct);
-                var problem = SoakCheck.Evaluate(service, baseline, now);
-                foreach (var gate in problem is null ? service.Gates : [])
+                var problem = SoakCheck.Evaluate(service, baseline, now) ?? await OomSinceAsync(rollout.Id, baseline.Id, run.Began, ct);
+                foreach (var gate in problem is null ? service.Gates.Where(g => !g.Disturbs) : [])
                 {
                     var outcome = await gates.EvaluateAsync(gate, service, baseline.Id, started, ct);
                     if (!outcome.Passed)
@@ -335,59 +387,82 @@ public sealed class RolloutJobs(
                 if (problem is not null)
                 {
                     var after = time.GetUtcNow() - started;
-                    await recorder.RecordAsync(rollout.Id, "soak.failed", $"{service.Name} after {after.TotalSeconds:0}s of soak: {problem}", ct, phase.Name, service.Name, $"phase:{index}:soak-failed");
-                    return await ServiceFailedAsync(rollout.Id, phase, service, $"during soak: {problem}", ct);
+                    await recorder.RecordAsync(rollout.Id, "soak.failed", $"{service.Name} after {after.TotalSeconds:0}s of soak: {problem}", ct, phase.Name, service.Name, run.Key("soak-failed"));
+                    return await ServiceFailedAsync(rollout.Id, phase, service, run, $"during soak: {problem}", ct);
                 }
             }
         }
 
         await recorder.RecordAsync(rollout.Id, "phase.soaked", $"Soaked {Domain.Units.Durations.Format(phase.Soak)}: {checks} check(s), no OOM kill, no restart, every gate held", ct,
-            phase: phase.Name, key: $"phase:{index}:soaked");
+            phase: phase.Name, key: run.Key("soaked"));
         return null;
     }
 
     /// <summary>
     /// Each gate of the service, recorded with its figure. HTTP and exec gates may need a moment after "ready"
-    /// (a port that opens late), so they are retried until the start deadline; logs and memory are read once.
+    /// (a port that opens late), so they are retried until the start deadline; logs and memory are read once; a chaos
+    /// gate runs last. Then the engine's own record: no OOM kill since the phase began, even one the container survived.
     /// </summary>
-    private async Task<string?> CheckGatesAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    private async Task<string?> CheckGatesAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, string containerId, PhaseRun run, CancellationToken ct)
     {
-        for (var i = 0; i < service.Gates.Count; i++)
+        var ordered = service.Gates.Select((gate, i) => (gate, i)).OrderBy(g => g.gate.Disturbs).ToList();
+        foreach (var (gate, i) in ordered)
         {
-            var gate = service.Gates[i];
             var until = time.GetUtcNow() + _options.StartDeadline;
             GateOutcome outcome;
             while (true)
             {
-                outcome = await gates.EvaluateAsync(gate, service, containerId, phaseStarted, ct);
-                if (outcome.Passed || gate.Kind is GateKind.Logs or GateKind.Memory || time.GetUtcNow() >= until)
+                outcome = await gates.EvaluateAsync(gate, service, containerId, run.Began, ct);
+                if (outcome.Passed || gate.Kind is GateKind.Logs or GateKind.Memory or GateKind.Chaos || time.GetUtcNow() >= until)
                     break;
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
             }
 
-            var key = $"service:{service.Name}:gate:{i}";
+            var key = run.ServiceKey(service.Name, $"gate:{i}:{gate.Kind.ToString().ToLowerInvariant()}");
             if (!outcome.Passed)
             {
                 await recorder.RecordAsync(rollout.Id, "gate.failed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
-                return await ServiceFailedAsync(rollout.Id, phase, service, $"gate failed — {gate}: {outcome.Figure}", ct);
+                return await ServiceFailedAsync(rollout.Id, phase, service, run, $"gate failed — {gate}: {outcome.Figure}", ct);
             }
 
             await recorder.RecordAsync(rollout.Id, "gate.passed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
         }
 
+        if (await OomSinceAsync(rollout.Id, containerId, run.Began, ct) is { } oom)
+        {
+            await recorder.RecordAsync(rollout.Id, "gate.failed", $"no OOM kill since the phase began: {oom}", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "gate:oom"));
+            return await ServiceFailedAsync(rollout.Id, phase, service, run, oom, ct);
+        }
+
         return null;
     }
 
-    private async Task<string> ServiceFailedAsync(Guid rolloutId, PhaseSpec phase, ServiceSpec service, string reason, CancellationToken ct)
+    /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>
+    private async Task<string?> OomSinceAsync(Guid rolloutId, string containerId, DateTimeOffset since, CancellationToken ct)
+    {
+        var events = (await engine.OomEventsAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rolloutId.ToString() }, since, time.GetUtcNow(), ct))
+            .Where(e => e.ContainerId == containerId).ToList();
+        return events.Count == 0 ? null
+            : $"the engine reported {events.Count} OOM kill(s) in the container (first at {events[0].At:HH:mm:ss}), though it kept running";
+    }
+
+    private async Task<string> ServiceFailedAsync(Guid rolloutId, PhaseSpec phase, ServiceSpec service, PhaseRun run, string reason, CancellationToken ct)
     {
         await SetServiceStateAsync(rolloutId, service.Name, ServiceState.Failed, null, reason, ct);
-        await recorder.RecordAsync(rolloutId, "service.failed", reason, ct, phase.Name, service.Name, $"service:{service.Name}:failed");
+        await recorder.RecordAsync(rolloutId, "service.failed", reason, ct, phase.Name, service.Name, run.ServiceKey(service.Name, "failed"));
         return $"{service.Name}: {reason}";
     }
 
-    /// <summary>The new containers go; the previous ones, never touched before a phase passes, keep running.</summary>
     /// <summary>Marks a phase stopped by an abort rather than by a failure.</summary>
     private const string Aborted = "\u0000aborted";
+
+    /// <summary>One run of a phase. Event keys carry the attempt, so a phase run again records its steps again.</summary>
+    private sealed record PhaseRun(int Index, int Attempt, DateTimeOffset Began)
+    {
+        public string Key(string step) => Attempt == 1 ? $"phase:{Index}:{step}" : $"phase:{Index}#{Attempt}:{step}";
+
+        public string ServiceKey(string service, string step) => Attempt == 1 ? $"service:{service}:{step}" : $"service:{service}#{Attempt}:{step}";
+    }
 
     private async Task<bool> AbortRequestedAsync(Guid rolloutId, CancellationToken ct)
     {
@@ -543,7 +618,7 @@ public sealed class RolloutJobs(
                 continue;
             }
 
-            foreach (var gate in spec.Gates)
+            foreach (var gate in spec.Gates.Where(g => !g.Disturbs))
             {
                 var outcome = await gates.EvaluateAsync(gate, spec, latest.Id, began, ct);
                 if (!outcome.Passed)
@@ -598,7 +673,11 @@ public sealed class RolloutJobs(
         var now = time.GetUtcNow();
         phase.State = state;
         if (state == PhaseState.Deploying)
+        {
             phase.StartedAt ??= now;
+            phase.FinishedAt = null; // run again after a resume
+        }
+
         if (state is PhaseState.Passed or PhaseState.Failed or PhaseState.RolledBack)
             phase.FinishedAt = now;
     }

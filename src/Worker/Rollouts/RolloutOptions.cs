@@ -22,6 +22,10 @@ public sealed class RolloutOptions
     [Range(1, 32)]
     public int MaxParallelStarts { get; set; } = 4;
 
+    /// <summary>The longest any phase may take, whatever its services' own deadlines add up to.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
+    public TimeSpan PhaseDeadlineCap { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>How often a soaking phase's containers and gates are checked.</summary>
     public TimeSpan SoakCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -101,4 +101,46 @@ public sealed class GateTests() : AppPerClass()
         Assert.Contains("restarted 1 time(s)", failed, StringComparison.Ordinal);
         Assert.Empty(Events(rollout, "phase.soaked"));
     }
+
+    [Fact]
+    public async Task A_chaos_gate_kills_the_container_and_passes_when_the_restart_policy_brings_it_back_healthy()
+    {
+        var service = Probe("phoenix") with
+        {
+            Restart = new RestartPolicy(RestartMode.UnlessStopped),
+            Gates = [new GateSpec { Kind = GateKind.Chaos, TimeoutSeconds = 30 }, new GateSpec { Kind = GateKind.Exec, Command = ["/bin/true"] }],
+        };
+
+        var rollout = await RollOutAsync("phoenix", service);
+
+        Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{App.WorkerLog}");
+        var chaos = Assert.Single(Events(rollout, "gate.passed"), m => m.StartsWith("killed and back", StringComparison.Ordinal));
+        Assert.Contains("killed; back and healthy after ", chaos, StringComparison.Ordinal);
+        var container = Assert.Single(await App.ContainersAsync(), c => c.Labels["deploydeck.service"] == "phoenix");
+        using var docker = DeployDeck.Tests.Shared.DeployDeckApp.Docker();
+        var inspect = await docker.Containers.InspectContainerAsync(container.ID);
+        Assert.Equal(1, inspect.RestartCount);
+        Assert.True(inspect.State!.Running);
+        Assert.DoesNotContain(await docker.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters { All = true }),
+            c => c.Labels.TryGetValue("deploydeck.helper", out var h) && h == "chaos" && c.Labels.ContainsKey("deploydeck.test"));
+    }
+
+    [Fact]
+    public async Task A_chaos_gate_fails_when_the_killed_container_is_not_healthy_again_in_time()
+    {
+        // Back, but its health check only runs every 20 s: not healthy within the gate's 3 s.
+        var service = Probe("sluggish") with
+        {
+            Restart = new RestartPolicy(RestartMode.Always),
+            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(2), 3, TimeSpan.Zero),
+            Gates = [new GateSpec { Kind = GateKind.Chaos, TimeoutSeconds = 3 }],
+        };
+
+        var rollout = await RollOutAsync("sluggish", service);
+
+        Assert.True(rollout.GetProperty("state").GetString() == "RolledBack", $"{rollout}\n--- worker ---\n{App.WorkerLog}");
+        var failed = Assert.Single(Events(rollout, "gate.failed"));
+        Assert.Contains("killed; not back within 3 s", failed, StringComparison.Ordinal);
+        Assert.Contains("restart policy always", failed, StringComparison.Ordinal);
+    }
 }

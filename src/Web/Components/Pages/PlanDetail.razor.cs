@@ -152,6 +152,7 @@ public partial class PlanDetail
         GateKind.Http => "URL, e.g. http://127.0.0.1:8080/health",
         GateKind.Logs => "error pattern, e.g. ERROR|FATAL",
         GateKind.Exec => "command, e.g. pg_isready -U app",
+        GateKind.Chaos => "back within, e.g. 30s",
         _ => "at most % of the limit, e.g. 90",
     };
 

@@ -1,4 +1,5 @@
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Preflight;
 using DeployDeck.Web.Live;
 using DeployDeck.Web.Rollouts;
 using Microsoft.AspNetCore.Authorization;
@@ -37,6 +38,18 @@ public sealed partial class RolloutDetail
     [Inject]
     public required RolloutAborts Aborts { get; init; }
 
+    [Inject]
+    public required RolloutResumes Resumes { get; init; }
+
+    [Inject]
+    public required PreflightRunner Preflight { get; init; }
+
+    [Inject]
+    public required ILogger<RolloutDetail> Logger { get; init; }
+
+    /// <summary>For an Approver: would the next phase be admitted on the host as it is now.</summary>
+    private NextPhaseForecast? _forecast;
+
     private bool _canOperate;
 
     [Inject]
@@ -53,6 +66,15 @@ public sealed partial class RolloutDetail
     private IEnumerable<RolloutEventView> Evidence => _view is null ? []
         : _view.Events.Where(e => e.Kind is "gate.passed" or "gate.failed" or "phase.soaked" or "soak.failed" or "phase.admitted" or "service.ready"
             && e.Phase == _view.Phases.ElementAtOrDefault(_view.CurrentPhase - 1)?.Name);
+
+    private bool CanResume => _canOperate && _view is { State: "Paused" } && !_view.Events.Any(e => e.Kind == "rollout.abort-requested");
+
+    private async Task ResumeAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _approvalRefusal = await Resumes.ResumeAsync(Id, user, _approvalComment, _disposed.Token);
+        await LoadAsync();
+    }
 
     private bool CanAbort => _canOperate && _view is { State: "Queued" or "Running" or "AwaitingApproval" or "Paused" }
         && !_view.Events.Any(e => e.Kind == "rollout.abort-requested");
@@ -85,6 +107,27 @@ public sealed partial class RolloutDetail
         await using var db = await DbFactory.CreateDbContextAsync(_disposed.Token);
         _view = await RolloutQueries.GetAsync(db, Id, _disposed.Token);
         _loaded = true;
+        if (_view is { State: "AwaitingApproval" } && _forecast?.Index != _view.CurrentPhase && RendererInfo.IsInteractive)
+            _forecast = await ForecastNextAsync(db, _view.CurrentPhase);
+    }
+
+    /// <summary>One host check (a short probe container) per promotion shown, not per live update.</summary>
+    private async Task<NextPhaseForecast?> ForecastNextAsync(DeployDeckDbContext db, int index)
+    {
+        var rollout = await db.Rollouts.AsNoTracking().Include(r => r.PlanRevision).Include(r => r.Host).FirstAsync(r => r.Id == Id, _disposed.Token);
+        var spec = rollout.PlanRevision!.ToSpec();
+        if (index >= spec.Phases.Count)
+            return null;
+        try
+        {
+            var check = await Preflight.ForecastAsync(spec, rollout.PlanId, rollout.Host!, index, _disposed.Token);
+            return NextPhaseForecast.From(index, spec.Phases[index].Name, check);
+        }
+        catch (Exception ex) when (ex is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException)
+        {
+            Logger.LogWarning("Forecast for rollout {RolloutId} failed: {Reason}", Id, ex.Message);
+            return new NextPhaseForecast(index, spec.Phases[index].Name, false, $"the host check failed ({ex.Message}); the Worker checks again before the phase starts");
+        }
     }
 
     private async Task FollowAsync(CancellationToken cancellationToken)
@@ -122,10 +165,6 @@ public sealed partial class RolloutDetail
         {
         }
     }
-
-    private static double Progress(RolloutPhaseView phase) => phase.Services.Count == 0
-        ? 0
-        : 100.0 * phase.Services.Count(s => s.State is "Ready" or "Removed" or "Failed") / phase.Services.Count;
 
     public async ValueTask DisposeAsync()
     {
