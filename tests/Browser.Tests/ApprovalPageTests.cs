@@ -33,6 +33,8 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
         await page.GotoAsync($"/rollouts/{id}");
         await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "AwaitingApproval", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=evidence]")).ToContainTextAsync("exits 0: exit 0");
+        await Assertions.Expect(page.Locator("[data-testid=next-phase-forecast]")).ToContainTextAsync("Next phase 'business': admitted — predicted peak", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=phase-step][data-phase=core]")).ToHaveAttributeAsync("data-state", "Passed");
 
         await page.Locator("[data-testid=approval-comment] input, input[data-testid=approval-comment]").First.FillAsync("db gates green");
         await page.ClickAsync("[data-testid=approve]");
@@ -61,5 +63,47 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
         await page.ClickAsync("[data-testid=abort]");
         await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Aborted", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("Aborted by abort-op");
+    }
+
+    [Fact]
+    public async Task Operator_watches_a_failing_gate_roll_the_phase_back_to_the_previous_version_live()
+    {
+        var app = fixture.App;
+        ServiceSpec Api(string image, Dictionary<string, string> env, GateSpec gate) => new()
+        {
+            Name = "api",
+            Image = image,
+            Environment = env,
+            Restart = new RestartPolicy(RestartMode.UnlessStopped),
+            Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
+            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+            Gates = [gate],
+        };
+        var logs = new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR", WindowSeconds = 60 };
+        var planId = await app.SeedPlanAsync("fails-live", new PlanSpec([new PhaseSpec { Name = "core", Services = [Api("deploydeck/probe:latest", [], logs)] }]));
+        var password = await app.CreateUserAsync("watch-op", "Operator");
+        using var op = app.CreateClient(await app.TokenAsync("watch-op", password));
+        var first = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
+        var firstId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var page = await fixture.SignedInPageAsync("watch-op", password);
+        await page.GotoAsync($"/rollouts/{firstId}");
+        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 60_000 });
+
+        // Version 2 logs an error every second once it starts (after 4 s): the log gate catches it.
+        await app.AddRevisionAsync(planId, new PlanSpec([new PhaseSpec
+        {
+            Name = "core",
+            Services = [Api("deploydeck/probe:v2", new() { ["PROBE_ERROR_EVERY"] = "1", ["PROBE_START_DELAY"] = "4" }, logs)],
+        }]));
+        var second = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
+        var id = (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await page.GotoAsync($"/rollouts/{id}");
+        await Assertions.Expect(page.Locator("[data-testid=live-status]")).ToHaveTextAsync("live");
+
+        var failedGate = page.Locator("[data-testid=gates-api] [data-testid=gate-chip][data-passed=false]");
+        await Assertions.Expect(failedGate).ToContainTextAsync("logs: matched: ERROR probe failure simulated", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=phase-step][data-phase=core]")).ToHaveAttributeAsync("data-state", "RolledBack", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "RolledBack");
+        await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("1 previous container(s) back and passing their gates");
     }
 }

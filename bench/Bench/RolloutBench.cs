@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Units;
+using DeployDeck.Tests.Shared;
+using Docker.DotNet.Models;
+using ServiceSpec = DeployDeck.Domain.Plans.ServiceSpec;
+
+namespace DeployDeck.Bench;
+
+/// <summary>
+/// 20 probe services with health checks in 5 phases, soak 0, automatic promotion: a DeployDeck rollout against the fair
+/// baseline, `docker-compose up -d` of the same services where each phase's services depend (service_healthy) on the
+/// previous phase's, plus waiting until all are healthy. DeployDeck's overhead is its wall time less, per phase, the
+/// engine's own time from the phase's first create to its last health_status: healthy event.
+/// </summary>
+internal static class RolloutBench
+{
+    private const int Phases = 5;
+    private const int PerPhase = 4;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var runs = PreflightBench.Option(args, "--runs", 3);
+        Console.WriteLine($"rollout benchmark: {Phases * PerPhase} probe services with health checks (interval 1 s) in {Phases} phases, soak 0, automatic promotion; {runs} runs each");
+        await using var app = await DeployDeckApp.StartAsync();
+        using var admin = app.CreateClient(await app.AdminTokenAsync());
+        var hostId = await app.HostIdAsync();
+        using var docker = DeployDeckApp.Docker();
+
+        var ours = new List<double>();
+        var engineTimes = new List<double>();
+        var baseline = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            // Alternate, so that neither side always runs on a warmer engine.
+            baseline.Add(await ComposeAsync(docker, run));
+
+            var planId = await app.SeedPlanAsync($"bench-{run}", Plan());
+            var watch = Stopwatch.StartNew();
+            var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
+            if (!started.IsSuccessStatusCode)
+                throw new InvalidOperationException($"rollout refused: {await started.Content.ReadAsStringAsync()}");
+            var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+            var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+            string state;
+            do
+            {
+                await Task.Delay(50);
+                state = (await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}")).GetProperty("state").GetString()!;
+            }
+            while (state is not ("Succeeded" or "Failed" or "RolledBack" or "Aborted"));
+            watch.Stop();
+            if (state != "Succeeded")
+                throw new InvalidOperationException($"rollout {id} ended {state}:\n{app.WorkerLog}");
+            ours.Add(watch.Elapsed.TotalMilliseconds);
+            engineTimes.Add(await EngineTimeAsync(docker, id, since));
+            foreach (var c in await app.ContainersAsync())
+                await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  run {run + 1}: DeployDeck {ours[^1] / 1000:0.00} s (engine time {engineTimes[^1] / 1000:0.00} s), docker-compose {baseline[^1] / 1000:0.00} s"));
+        }
+
+        var overhead = ours.Zip(engineTimes, (a, b) => a - b).ToList();
+        Console.WriteLine();
+        Console.WriteLine("| what | median | min | max |");
+        Console.WriteLine("|---|---|---|---|");
+        Row("DeployDeck rollout (POST → Succeeded)", ours);
+        Row("baseline: docker-compose up -d + all healthy", baseline);
+        Row("engine time (Σ per phase: first create → last healthy)", engineTimes);
+        Row("DeployDeck overhead (rollout − engine time)", overhead);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nratio DeployDeck / docker-compose (medians): {Median(ours) / Median(baseline):0.00}× (goal ≤ 1.10×)"));
+        return 0;
+    }
+
+    private static ServiceSpec Probe(string name) => new()
+    {
+        Name = name,
+        Image = "deploydeck/probe:latest",
+        Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
+        Restart = new RestartPolicy(RestartMode.UnlessStopped),
+        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.Zero),
+    };
+
+    private static PlanSpec Plan() => new(Enumerable.Range(0, Phases).Select(p => new PhaseSpec
+    {
+        Name = $"phase{p + 1}",
+        Services = Enumerable.Range(0, PerPhase).Select(i => Probe($"s{p + 1}-{i + 1}")).ToList(),
+    }).ToList());
+
+    /// <summary>Per phase of the rollout: from its first container's create to its last health_status: healthy, by the engine's clock.</summary>
+    private static async Task<double> EngineTimeAsync(Docker.DotNet.DockerClient docker, Guid rolloutId, DateTimeOffset since)
+    {
+        var events = new List<Message>();
+        await docker.System.MonitorEventsAsync(new ContainerEventsParameters
+        {
+            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Until = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1).ToString(CultureInfo.InvariantCulture),
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["type"] = new Dictionary<string, bool> { ["container"] = true },
+                ["label"] = new Dictionary<string, bool> { [$"deploydeck.rollout={rolloutId}"] = true },
+            },
+        }, new Collect(events.Add), CancellationToken.None);
+
+        double total = 0;
+        foreach (var phase in events.GroupBy(e => e.Actor?.Attributes?.GetValueOrDefault("deploydeck.phase") ?? ""))
+        {
+            var creates = phase.Where(e => e.Action == "create").Select(e => e.TimeNano ?? 0).ToList();
+            var healthy = phase.Where(e => e.Action == "health_status: healthy").Select(e => e.TimeNano ?? 0).ToList();
+            if (creates.Count > 0 && healthy.Count > 0)
+                total += (healthy.Max() - creates.Min()) / 1e6;
+        }
+
+        return total;
+    }
+
+    private sealed class Collect(Action<Message> each) : IProgress<Message>
+    {
+        public void Report(Message value) => each(value);
+    }
+
+    private static async Task<double> ComposeAsync(Docker.DotNet.DockerClient docker, int run)
+    {
+        var dir = Directory.CreateTempSubdirectory("dd-bench-compose-");
+        var project = $"ddbench{run}{Environment.ProcessId}";
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "docker-compose.yml"), ComposeFile());
+            var watch = Stopwatch.StartNew();
+            await ComposeCommandAsync(dir.FullName, project, "up", "-d");
+            // up -d returns once the last phase's containers started; "all healthy" is the finish line for both sides.
+            while (true)
+            {
+                var list = await docker.Containers.ListContainersAsync(new ContainersListParameters
+                {
+                    All = true,
+                    Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } },
+                });
+                if (list.Count == Phases * PerPhase && list.All(c => c.Status.Contains("(healthy)", StringComparison.Ordinal)))
+                    break;
+                await Task.Delay(50);
+            }
+
+            watch.Stop();
+            return watch.Elapsed.TotalMilliseconds;
+        }
+        finally
+        {
+            await ComposeCommandAsync(dir.FullName, project, "down", "-t", "1");
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static string ComposeFile()
+    {
+        var yaml = new StringBuilder("version: \"2.4\"\nservices:\n");
+        for (var p = 1; p <= Phases; p++)
+        {
+            for (var i = 1; i <= PerPhase; i++)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"""
+                      s{p}-{i}:
+                        image: deploydeck/probe:latest
+                        mem_limit: 32m
+                        memswap_limit: 32m
+                        cpus: 0.25
+                        restart: unless-stopped
+                        labels: ["deploydeck.test=true", "deploydeck.bench=true"]
+                        healthcheck:
+                          test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]
+                          interval: 1s
+                          timeout: 2s
+                          retries: 3
+
+                    """);
+                if (p > 1)
+                {
+                    yaml.Append("    depends_on:\n");
+                    for (var d = 1; d <= PerPhase; d++)
+                        yaml.Append(CultureInfo.InvariantCulture, $"      s{p - 1}-{d}:\n        condition: service_healthy\n");
+                }
+            }
+        }
+
+        return yaml.ToString();
+    }
+
+    private static async Task ComposeCommandAsync(string dir, string project, params string[] args)
+    {
+        var info = new ProcessStartInfo("docker-compose") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-p");
+        info.ArgumentList.Add(project);
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"docker-compose {string.Join(' ', args)} failed: {await stderr}");
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static void Row(string what, List<double> ms) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {what} | {Median(ms) / 1000:0.00} s | {ms.Min() / 1000:0.00} s | {ms.Max() / 1000:0.00} s |"));
+}
