@@ -7,6 +7,7 @@ using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Tests.Shared;
 using Docker.DotNet.Models;
+using RestartPolicy = DeployDeck.Domain.Plans.RestartPolicy;
 using ServiceSpec = DeployDeck.Domain.Plans.ServiceSpec;
 
 namespace DeployDeck.Bench;
@@ -108,7 +109,7 @@ internal static class RolloutBench
         }, new Collect(events.Add), CancellationToken.None);
 
         double total = 0;
-        foreach (var phase in events.GroupBy(e => e.Actor?.Attributes?.GetValueOrDefault("deploydeck.phase") ?? ""))
+        foreach (var phase in events.GroupBy(e => e.Actor?.Attributes is { } a && a.TryGetValue("deploydeck.phase", out var phase) ? phase : ""))
         {
             var creates = phase.Where(e => e.Action == "create").Select(e => e.TimeNano ?? 0).ToList();
             var healthy = phase.Where(e => e.Action == "health_status: healthy").Select(e => e.TimeNano ?? 0).ToList();
