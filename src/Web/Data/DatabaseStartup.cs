@@ -67,7 +67,7 @@ public static class DatabaseStartup
 
         if (!await db.Plans.AnyAsync(p => p.Name == DemoPlan.Name, ct))
         {
-            var plan = new Plan { Name = DemoPlan.Name, Description = "Three probe services in one phase: a cache, an API with a health check, and a web front", CreatedAt = now };
+            var plan = new Plan { Name = DemoPlan.Name, Description = "Three probe services in three phases: a cache (core), an API with a health check (business), a web front (frontend)", CreatedAt = now };
             plan.Revisions.Add(DemoPlan.Spec().ToRevision(plan.Id, 1, "seed", now));
             db.Plans.Add(plan);
             logger.LogInformation("Seeded demo plan {Plan}", DemoPlan.Name);
@@ -94,13 +94,30 @@ public static class DemoPlan
             {
                 Name = "core",
                 Risk = RiskLevel.Low,
-                MemoryBudget = MemorySize.FromMebibytes(512),
-                CpuBudget = CpuShare.FromCores(1),
+                MemoryBudget = MemorySize.FromMebibytes(128),
+                CpuBudget = CpuShare.FromCores(0.5),
+                Services = [Service("cache", MemorySize.FromMebibytes(64), MemorySize.FromMebibytes(32), 0.25, null, [])],
+            },
+            new PhaseSpec
+            {
+                Name = "business",
+                Risk = RiskLevel.Medium,
+                MemoryBudget = MemorySize.FromMebibytes(256),
+                CpuBudget = CpuShare.FromCores(0.5),
                 Services =
                 [
-                    Service("cache", MemorySize.FromMebibytes(64), MemorySize.FromMebibytes(32), 0.25, null, []),
                     Service("api", MemorySize.FromMebibytes(128), MemorySize.FromMebibytes(64), 0.5, health, [new ServiceDependency("cache")],
                         ("PROBE_START_DELAY", "3")),
+                ],
+            },
+            new PhaseSpec
+            {
+                Name = "frontend",
+                Risk = RiskLevel.Low,
+                MemoryBudget = MemorySize.FromMebibytes(128),
+                CpuBudget = CpuShare.FromCores(0.5),
+                Services =
+                [
                     Service("web", MemorySize.FromMebibytes(96), MemorySize.FromMebibytes(32), 0.25, health,
                         [new ServiceDependency("api", DependencyCondition.ServiceHealthy)]),
                 ],

@@ -80,7 +80,8 @@ public sealed class RolloutApiTests(AppFixture fixture)
         using var docker = DeployDeckApp.Docker();
         var containers = await App.ContainersAsync();
         Assert.Equal(3, containers.Count(c => c.Labels["deploydeck.rollout"] == id.ToString()));
-        foreach (var service in plan.GetProperty("phases")[0].GetProperty("services").EnumerateArray())
+        Assert.Equal(["core", "business", "frontend"], rollout.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        foreach (var service in plan.GetProperty("phases").EnumerateArray().SelectMany(p => p.GetProperty("services").EnumerateArray()))
         {
             var name = service.GetProperty("name").GetString()!;
             var container = containers.Single(c => c.Labels["deploydeck.rollout"] == id.ToString() && c.Labels["deploydeck.service"] == name);
