@@ -41,24 +41,28 @@ internal static class RolloutBench
             baseline.Add(await ComposeAsync(docker, run));
 
             var planId = await app.SeedPlanAsync($"bench-{run}", Plan());
+            // The engine keeps only its last 256 events for later queries: health checks flood that, so listen live.
+            await using var engineEvents = EngineEvents.Listen(docker);
             var watch = Stopwatch.StartNew();
             var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
             if (!started.IsSuccessStatusCode)
                 throw new InvalidOperationException($"rollout refused: {await started.Content.ReadAsStringAsync()}");
             var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-            var since = DateTimeOffset.UtcNow.AddSeconds(-1);
-            string state;
+            JsonElement rollout;
             do
             {
                 await Task.Delay(50);
-                state = (await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}")).GetProperty("state").GetString()!;
+                rollout = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}");
             }
-            while (state is not ("Succeeded" or "Failed" or "RolledBack" or "Aborted"));
+            while (rollout.GetProperty("state").GetString() is not ("Succeeded" or "Failed" or "RolledBack" or "Aborted"));
             watch.Stop();
-            if (state != "Succeeded")
-                throw new InvalidOperationException($"rollout {id} ended {state}:\n{app.WorkerLog}");
+            await engineEvents.StopAsync();
+            if (rollout.GetProperty("state").GetString() != "Succeeded")
+                throw new InvalidOperationException($"rollout {id} ended {rollout.GetProperty("state")}:\n{app.WorkerLog}");
             ours.Add(watch.Elapsed.TotalMilliseconds);
-            engineTimes.Add(await EngineTimeAsync(docker, id, since));
+            engineTimes.Add(engineEvents.EngineTime(id));
+            if (args.Contains("--verbose"))
+                PrintTimeline(rollout);
             foreach (var c in await app.ContainersAsync())
                 await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -93,31 +97,69 @@ internal static class RolloutBench
         Services = Enumerable.Range(0, PerPhase).Select(i => Probe($"s{p + 1}-{i + 1}")).ToList(),
     }).ToList());
 
-    /// <summary>Per phase of the rollout: from its first container's create to its last health_status: healthy, by the engine's clock.</summary>
-    private static async Task<double> EngineTimeAsync(Docker.DotNet.DockerClient docker, Guid rolloutId, DateTimeOffset since)
+    private static void PrintTimeline(JsonElement rollout)
     {
-        var events = new List<Message>();
-        await docker.System.MonitorEventsAsync(new ContainerEventsParameters
+        var events = rollout.GetProperty("events").EnumerateArray().ToList();
+        var t0 = DateTimeOffset.Parse(rollout.GetProperty("createdAt").GetString()!, CultureInfo.InvariantCulture);
+        foreach (var e in events.Where(e => e.GetProperty("kind").GetString() is "rollout.started" or "phase.admitted" or "phase.started" or "phase.passed" or "rollout.succeeded"))
         {
-            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            Until = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1).ToString(CultureInfo.InvariantCulture),
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["type"] = new Dictionary<string, bool> { ["container"] = true },
-                ["label"] = new Dictionary<string, bool> { [$"deploydeck.rollout={rolloutId}"] = true },
-            },
-        }, new Collect(events.Add), CancellationToken.None);
+            var at = DateTimeOffset.Parse(e.GetProperty("at").GetString()!, CultureInfo.InvariantCulture);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      +{(at - t0).TotalSeconds,6:0.00} s  {e.GetProperty("kind").GetString()} {e.GetProperty("phase").GetString()}"));
+        }
+    }
 
-        double total = 0;
-        foreach (var phase in events.GroupBy(e => e.Actor?.Attributes is { } a && a.TryGetValue("deploydeck.phase", out var phase) ? phase : ""))
+    /// <summary>Container create and health events of DeployDeck's containers, streamed while a rollout runs.</summary>
+    private sealed class EngineEvents : IAsyncDisposable
+    {
+        private readonly List<Message> _events = [];
+        private readonly CancellationTokenSource _stop = new();
+        private Task _listening = Task.CompletedTask;
+
+        public static EngineEvents Listen(Docker.DotNet.DockerClient docker)
         {
-            var creates = phase.Where(e => e.Action == "create").Select(e => e.TimeNano ?? 0).ToList();
-            var healthy = phase.Where(e => e.Action == "health_status: healthy").Select(e => e.TimeNano ?? 0).ToList();
-            if (creates.Count > 0 && healthy.Count > 0)
-                total += (healthy.Max() - creates.Min()) / 1e6;
+            var listener = new EngineEvents();
+            listener._listening = docker.System.MonitorEventsAsync(new ContainerEventsParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["type"] = new Dictionary<string, bool> { ["container"] = true },
+                    ["event"] = new Dictionary<string, bool> { ["create"] = true, ["health_status"] = true },
+                    ["label"] = new Dictionary<string, bool> { ["deploydeck.managed=true"] = true },
+                },
+            }, new Collect(m => { lock (listener._events) listener._events.Add(m); }), listener._stop.Token);
+            return listener;
         }
 
-        return total;
+        public async Task StopAsync()
+        {
+            await Task.Delay(200); // the last healthy event may trail the state change by a moment
+            await _stop.CancelAsync();
+            await _listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        /// <summary>Σ per phase: from its first container's create to its last health_status: healthy, by the engine's clock.</summary>
+        public double EngineTime(Guid rolloutId)
+        {
+            List<Message> mine;
+            lock (_events)
+                mine = _events.Where(e => e.Actor?.Attributes is { } a && a.TryGetValue("deploydeck.rollout", out var r) && r == rolloutId.ToString()).ToList();
+            double total = 0;
+            foreach (var phase in mine.GroupBy(e => e.Actor!.Attributes.TryGetValue("deploydeck.phase", out var p) ? p : ""))
+            {
+                var creates = phase.Where(e => e.Action == "create").Select(e => e.TimeNano ?? 0).ToList();
+                var healthy = phase.Where(e => e.Action == "health_status: healthy").Select(e => e.TimeNano ?? 0).ToList();
+                if (creates.Count > 0 && healthy.Count > 0)
+                    total += (healthy.Max() - creates.Min()) / 1e6;
+            }
+
+            return total;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
+        }
     }
 
     private sealed class Collect(Action<Message> each) : IProgress<Message>

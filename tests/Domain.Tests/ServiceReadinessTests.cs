@@ -75,6 +75,36 @@ public sealed class ServiceReadinessTests
     [Fact]
     public void Unhealthy_container_fails() =>
         Assert.Equal(Readiness.Failed, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Unhealthy), TimeSpan.FromSeconds(1)).Readiness);
+
+    [Fact]
+    public void One_shot_service_is_ready_when_it_exited_0_and_fails_on_any_other_code()
+    {
+        var spec = Spec(null);
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(spec, Seen(), TimeSpan.FromSeconds(5), oneShot: true).Readiness);
+        Assert.Equal(new ReadinessVerdict(Readiness.Ready, "completed successfully (exit 0)"),
+            ServiceReadiness.Evaluate(spec, Seen("exited"), TimeSpan.FromSeconds(5), oneShot: true));
+        Assert.Equal(new ReadinessVerdict(Readiness.Failed, "exited with code 2; a one-shot service must exit 0"),
+            ServiceReadiness.Evaluate(spec, Seen("exited", exit: 2), TimeSpan.FromSeconds(5), oneShot: true));
+        Assert.Equal(Readiness.Failed, ServiceReadiness.Evaluate(spec, Seen("exited", oom: true, exit: 137), TimeSpan.FromSeconds(5), oneShot: true).Readiness);
+    }
+
+    [Fact]
+    public void A_service_is_one_shot_when_another_waits_for_it_to_complete()
+    {
+        var plan = new PlanSpec([new PhaseSpec
+        {
+            Name = "core",
+            Services =
+            [
+                new ServiceSpec { Name = "migrate", Image = "x" },
+                new ServiceSpec { Name = "api", Image = "x", DependsOn = [new ServiceDependency("migrate", DependencyCondition.ServiceCompletedSuccessfully), new ServiceDependency("db")] },
+                new ServiceSpec { Name = "db", Image = "x" },
+            ],
+        }]);
+        Assert.True(plan.IsOneShot("migrate"));
+        Assert.False(plan.IsOneShot("db"));
+        Assert.False(plan.IsOneShot("api"));
+    }
 }
 
 public sealed class SoakCheckTests

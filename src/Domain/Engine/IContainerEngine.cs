@@ -46,6 +46,12 @@ public interface IContainerEngine
     /// kills of a child process, after which the container keeps running and inspect shows nothing.
     /// </summary>
     Task<IReadOnlyList<OomEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams OOM events of containers carrying all of the given labels as they happen, until cancelled. The engine
+    /// keeps only its last 256 events for a later query, and health checks alone can fill that in seconds.
+    /// </summary>
+    Task WatchOomAsync(IReadOnlyDictionary<string, string> labels, Action<OomEvent> onEvent, CancellationToken cancellationToken);
 }
 
 public sealed record OomEvent(string ContainerId, string ContainerName, DateTimeOffset At, IReadOnlyDictionary<string, string> Labels);

@@ -46,5 +46,9 @@ public sealed record PhaseSpec
 /// <summary>What one plan revision says: phases in order, and the memory budget of the whole stack.</summary>
 public sealed record PlanSpec(IReadOnlyList<PhaseSpec> Phases, MemorySize? StackBudget = null)
 {
+    /// <summary>Whether another service waits for this one to exit 0 (service_completed_successfully): a migration, a seed job.</summary>
+    public bool IsOneShot(string service) =>
+        AllServices.Any(s => s.DependsOn.Any(d => d.Service == service && d.Condition == DependencyCondition.ServiceCompletedSuccessfully));
+
     public IEnumerable<ServiceSpec> AllServices => Phases.SelectMany(p => p.Services);
 }

@@ -17,12 +17,15 @@ public static class PhaseDeadline
     /// <param name="gateWindow">How long an HTTP or exec gate is retried.</param>
     /// <param name="maxParallelStarts">Services of a wave started at once.</param>
     /// <param name="cap">The longest any phase may take.</param>
-    public static TimeSpan For(PhaseSpec phase, TimeSpan startDeadline, TimeSpan grace, TimeSpan gateWindow, int maxParallelStarts, TimeSpan cap)
+    /// <param name="oneShot">Which services run to completion (a migration); they may take <paramref name="oneShotDeadline"/>.</param>
+    public static TimeSpan For(PhaseSpec phase, TimeSpan startDeadline, TimeSpan grace, TimeSpan gateWindow, int maxParallelStarts, TimeSpan cap,
+        Func<string, bool>? oneShot = null, TimeSpan oneShotDeadline = default)
     {
         var total = Margin + phase.Soak;
         foreach (var wave in StartOrder.Waves(phase))
         {
-            var slowest = wave.Max(s => (s.HealthCheck?.Deadline ?? startDeadline) + grace + s.Gates.Aggregate(TimeSpan.Zero, (sum, g) => sum + GateTime(g, gateWindow)));
+            var slowest = wave.Max(s => (oneShot?.Invoke(s.Name) == true ? oneShotDeadline : s.HealthCheck?.Deadline ?? startDeadline) + grace
+                + s.Gates.Aggregate(TimeSpan.Zero, (sum, g) => sum + GateTime(g, gateWindow)));
             var batches = (wave.Count + Math.Max(1, maxParallelStarts) - 1) / Math.Max(1, maxParallelStarts);
             total += slowest * batches;
         }

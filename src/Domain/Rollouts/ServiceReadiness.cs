@@ -12,15 +12,27 @@ public enum Readiness
 
 public sealed record ReadinessVerdict(Readiness Readiness, string Reason);
 
-/// <summary>The first gate: a service is ready when it runs, or is healthy where it has a health check.</summary>
+/// <summary>
+/// The first gate: a service is ready when it runs, or is healthy where it has a health check. A one-shot service (one
+/// that others wait for with service_completed_successfully, like a migration) is ready when it has exited 0.
+/// </summary>
 public static class ServiceReadiness
 {
-    public static ReadinessVerdict Evaluate(ServiceSpec spec, ContainerObservation? container, TimeSpan waited)
+    public static ReadinessVerdict Evaluate(ServiceSpec spec, ContainerObservation? container, TimeSpan waited, bool oneShot = false)
     {
         if (container is null)
             return new(Readiness.Failed, "the container is gone");
         if (container.OomKilled)
             return new(Readiness.Failed, $"OOM-killed (exit {container.ExitCode}) above its limit of {spec.Resources.MemoryLimit}");
+        if (oneShot)
+        {
+            return container.Running || container.Status == "created"
+                ? new(Readiness.Waiting, "running to completion")
+                : container.ExitCode == 0
+                    ? new(Readiness.Ready, "completed successfully (exit 0)")
+                    : new(Readiness.Failed, $"exited with code {container.ExitCode}; a one-shot service must exit 0");
+        }
+
         if (!container.Running)
             return container.Status == "created"
                 ? new(Readiness.Waiting, "created, not started")

@@ -184,12 +184,20 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         // With an end in the past or now, the engine replays its event log and closes the stream: no open stream to leak.
         using var cts = Timeout(cancellationToken);
         var found = new List<OomEvent>();
-        var collect = new Collect<Message>(m =>
+        await client.System.MonitorEventsAsync(new ContainerEventsParameters
         {
-            var attributes = new Dictionary<string, string>(m.Actor?.Attributes ?? new Dictionary<string, string>());
-            found.Add(new OomEvent(m.Actor?.ID ?? "", attributes.GetValueOrDefault("name") ?? "",
-                DateTimeOffset.FromUnixTimeMilliseconds((m.TimeNano ?? 0) / 1_000_000), attributes));
-        });
+            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Until = Math.Max(until.ToUnixTimeSeconds(), since.ToUnixTimeSeconds()).ToString(CultureInfo.InvariantCulture),
+            Filters = OomFilters(labels),
+        }, new Collect<Message>(m => found.Add(ToOomEvent(m))), cts.Token);
+        return found.Where(e => e.At >= since.AddSeconds(-1)).ToList();
+    }
+
+    public Task WatchOomAsync(IReadOnlyDictionary<string, string> labels, Action<OomEvent> onEvent, CancellationToken cancellationToken) =>
+        client.System.MonitorEventsAsync(new ContainerEventsParameters { Filters = OomFilters(labels) }, new Collect<Message>(m => onEvent(ToOomEvent(m))), cancellationToken);
+
+    private static Dictionary<string, IDictionary<string, bool>> OomFilters(IReadOnlyDictionary<string, string> labels)
+    {
         var filters = new Dictionary<string, IDictionary<string, bool>>
         {
             ["type"] = new Dictionary<string, bool> { ["container"] = true },
@@ -197,13 +205,14 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         };
         if (labels.Count > 0)
             filters["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true);
-        await client.System.MonitorEventsAsync(new ContainerEventsParameters
-        {
-            Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            Until = Math.Max(until.ToUnixTimeSeconds(), since.ToUnixTimeSeconds()).ToString(CultureInfo.InvariantCulture),
-            Filters = filters,
-        }, collect, cts.Token);
-        return found.Where(e => e.At >= since.AddSeconds(-1)).ToList();
+        return filters;
+    }
+
+    private static OomEvent ToOomEvent(Message m)
+    {
+        var attributes = new Dictionary<string, string>(m.Actor?.Attributes ?? new Dictionary<string, string>());
+        var at = m.TimeNano is { } nano and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(nano / 1_000_000) : DateTimeOffset.FromUnixTimeSeconds(m.Time ?? 0);
+        return new OomEvent(m.Actor?.ID ?? "", attributes.GetValueOrDefault("name") ?? "", at, attributes);
     }
 
     internal static CreateContainerParameters ToParameters(ContainerRequest request)

@@ -52,6 +52,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddHostedService<Heartbeat>();
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
+        services.AddSingleton<OomWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<OomWatcher>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));

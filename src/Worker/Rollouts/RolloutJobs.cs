@@ -20,6 +20,7 @@ public sealed class RolloutJobs(
     IContainerEngine engine,
     PreflightRunner preflight,
     GateRunner gates,
+    OomWatcher ooms,
     RolloutRecorder recorder,
     IConfiguration configuration,
     IOptions<RolloutOptions> options,
@@ -119,15 +120,16 @@ public sealed class RolloutJobs(
             phase: phase.Name, key: run.Key("started"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Deploying));
 
         // Nothing stays "deploying" forever: whatever hangs, the phase fails when its own rules' time is up.
-        var deadline = PhaseDeadline.For(phase, _options.StartDeadline, _options.DeadlineGrace, _options.StartDeadline, _options.MaxParallelStarts, _options.PhaseDeadlineCap);
+        var deadline = PhaseDeadline.For(phase, _options.StartDeadline, _options.DeadlineGrace, _options.StartDeadline, _options.MaxParallelStarts, _options.PhaseDeadlineCap,
+            plan.IsOneShot, _options.OneShotDeadline);
         using var phaseTime = CancellationTokenSource.CreateLinkedTokenSource(ct);
         phaseTime.CancelAfter(deadline);
         string? failure;
         try
         {
-            failure = await DeployPhaseAsync(rollout, phase, run, phaseTime.Token);
+            failure = await DeployPhaseAsync(rollout, plan, phase, run, phaseTime.Token);
             if (failure is null && phase.Soak > TimeSpan.Zero)
-                failure = await SoakAsync(rollout, phase, run, phaseTime.Token);
+                failure = await SoakAsync(rollout, plan, phase, run, phaseTime.Token);
         }
         catch (OperationCanceledException) when (phaseTime.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -156,7 +158,7 @@ public sealed class RolloutJobs(
     }
 
     /// <returns>Null when every service of the phase is ready and passed its gates; otherwise the first failure.</returns>
-    private async Task<string?> DeployPhaseAsync(Rollout rollout, PhaseSpec phase, PhaseRun run, CancellationToken ct)
+    private async Task<string?> DeployPhaseAsync(Rollout rollout, PlanSpec plan, PhaseSpec phase, PhaseRun run, CancellationToken ct)
     {
         using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
         foreach (var wave in StartOrder.Waves(phase))
@@ -166,7 +168,7 @@ public sealed class RolloutJobs(
                 await gate.WaitAsync(ct);
                 try
                 {
-                    return await DeployServiceAsync(rollout, phase, service, run, ct);
+                    return await DeployServiceAsync(rollout, phase, service, run, plan.IsOneShot(service.Name), ct);
                 }
                 finally
                 {
@@ -269,7 +271,8 @@ public sealed class RolloutJobs(
     }
 
     /// <returns>Null when the service is ready; otherwise why it failed.</returns>
-    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, PhaseRun run, CancellationToken ct)
+    /// <param name="oneShot">The service runs to completion (others wait for it with service_completed_successfully): ready means exited 0.</param>
+    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, PhaseRun run, bool oneShot, CancellationToken ct)
     {
         try
         {
@@ -312,17 +315,19 @@ public sealed class RolloutJobs(
             }
 
             await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.WaitingHealthy, containerId, null, ct);
-            var deadline = (service.HealthCheck?.Deadline ?? _options.StartDeadline) + _options.DeadlineGrace;
+            var deadline = (oneShot ? _options.OneShotDeadline : service.HealthCheck?.Deadline ?? _options.StartDeadline) + _options.DeadlineGrace;
             var began = time.GetUtcNow();
             while (true)
             {
                 var waited = time.GetUtcNow() - (observed?.StartedAt is { } s && s > DateTimeOffset.UnixEpoch ? s : began);
-                var verdict = ServiceReadiness.Evaluate(service, observed, waited);
+                var verdict = ServiceReadiness.Evaluate(service, observed, waited, oneShot);
                 if (verdict.Readiness == Readiness.Ready)
                 {
                     await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Ready, containerId, verdict.Reason, ct);
                     await recorder.RecordAsync(rollout.Id, "service.ready", $"{Capitalise(verdict.Reason)} after {waited.TotalSeconds:0.0}s", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "ready"));
-                    return await CheckGatesAsync(rollout, phase, service, containerId, run, ct);
+                    // An exited one-shot has no process to ask: only its logs can still be read.
+                    var gated = oneShot ? service with { Gates = service.Gates.Where(g => g.Kind == GateKind.Logs).ToList() } : service;
+                    return await CheckGatesAsync(rollout, phase, gated, containerId, run, ct);
                 }
 
                 if (verdict.Readiness == Readiness.Failed)
@@ -345,14 +350,14 @@ public sealed class RolloutJobs(
     /// passed (no OOM kill, no restart, running, not unhealthy) and every gate must still pass. A Worker that resumes
     /// during a soak starts the soak again: the wait is never shortened.
     /// </summary>
-    private async Task<string?> SoakAsync(Rollout rollout, PhaseSpec phase, PhaseRun run, CancellationToken ct)
+    private async Task<string?> SoakAsync(Rollout rollout, PlanSpec plan, PhaseSpec phase, PhaseRun run, CancellationToken ct)
     {
         await recorder.RecordAsync(rollout.Id, "phase.soaking", $"Soaking for {Domain.Units.Durations.Format(phase.Soak)}; containers and gates checked every {_options.SoakCheckInterval.TotalSeconds:0.#} s", ct,
             phase: phase.Name, key: run.Key("soaking"), change: db => ToPhaseStateAsync(db, rollout.Id, run.Index, PhaseState.Soaking));
         var containers = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
         var byService = containers.Where(c => c.Labels.ContainsKey(OwnershipLabels.Service)).ToDictionary(c => c.Labels[OwnershipLabels.Service], c => c.Id, StringComparer.Ordinal);
         var baselines = new Dictionary<string, ContainerObservation>(StringComparer.Ordinal);
-        foreach (var service in phase.Services)
+        foreach (var service in phase.Services.Where(s => !plan.IsOneShot(s.Name)))
         {
             if (byService.TryGetValue(service.Name, out var id) && await engine.InspectAsync(id, ct) is { } seen)
                 baselines[service.Name] = seen;
@@ -440,8 +445,7 @@ public sealed class RolloutJobs(
     /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>
     private async Task<string?> OomSinceAsync(Guid rolloutId, string containerId, DateTimeOffset since, CancellationToken ct)
     {
-        var events = (await engine.OomEventsAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rolloutId.ToString() }, since, time.GetUtcNow(), ct))
-            .Where(e => e.ContainerId == containerId).ToList();
+        var events = await ooms.SinceAsync(rolloutId, containerId, since, ct);
         return events.Count == 0 ? null
             : $"the engine reported {events.Count} OOM kill(s) in the container (first at {events[0].At:HH:mm:ss}), though it kept running";
     }
@@ -526,7 +530,7 @@ public sealed class RolloutJobs(
                 await recorder.RecordAsync(rollout.Id, "service.removed", $"Removed new container {container.Name}", ct, phase.Name, service, $"rollback:{service}:removed");
             }
 
-            var restoreFailure = await RestorePreviousAsync(rollout, phase, index, ct);
+            var restoreFailure = await RestorePreviousAsync(rollout, plan, phase, index, ct);
             if (restoreFailure is not null)
                 failures.Add(restoreFailure);
             await recorder.RecordAsync(rollout.Id, "phase.rolled-back", $"Phase '{phase.Name}' rolled back: {created.Count} new container(s) removed{(restoreFailure is null ? "" : "; the previous version is NOT back")}", ct,
@@ -545,34 +549,40 @@ public sealed class RolloutJobs(
     /// </summary>
     private async Task RetirePreviousContainersAsync(Rollout rollout, PhaseSpec phase, CancellationToken ct)
     {
+        var previous = await PreviousAsync(rollout, ct);
         foreach (var service in phase.Services)
         {
-            foreach (var previous in await PreviousAsync(rollout, service.Name, ct))
+            foreach (var container in previous.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Service) == service.Name))
             {
-                if (previous.State is "running" or "restarting" or "paused")
-                    await engine.StopAsync(previous.Id, TimeSpan.FromSeconds(10), ct);
-                await recorder.RecordAsync(rollout.Id, "service.replaced", $"Stopped previous container {previous.Name}; kept until the rollout ends, for a rollback", ct,
-                    phase.Name, service.Name, $"replace:{previous.Id}");
+                if (container.State is "running" or "restarting" or "paused")
+                    await engine.StopAsync(container.Id, TimeSpan.FromSeconds(10), ct);
+                await recorder.RecordAsync(rollout.Id, "service.replaced", $"Stopped previous container {container.Name}; kept until the rollout ends, for a rollback", ct,
+                    phase.Name, service.Name, $"replace:{container.Id}");
             }
         }
     }
 
-    private async Task<List<ContainerSummary>> PreviousAsync(Rollout rollout, string service, CancellationToken ct)
+    /// <summary>Containers of earlier rollouts of the plan: one engine call for the whole plan.</summary>
+    private async Task<List<ContainerSummary>> PreviousAsync(Rollout rollout, CancellationToken ct)
     {
-        var all = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString(), [OwnershipLabels.Service] = service }, ct);
+        var all = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString() }, ct);
         return all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != rollout.Id.ToString()).ToList();
     }
+
+    private async Task<List<ContainerSummary>> PreviousAsync(Rollout rollout, string service, CancellationToken ct) =>
+        (await PreviousAsync(rollout, ct)).Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Service) == service).ToList();
 
     /// <summary>The rollout succeeded: the previous versions it kept for a rollback go.</summary>
     private async Task RemoveRetiredAsync(Rollout rollout, PlanSpec plan, CancellationToken ct)
     {
-        foreach (var service in plan.AllServices)
+        var services = plan.AllServices.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var previous in await PreviousAsync(rollout, ct))
         {
-            foreach (var previous in await PreviousAsync(rollout, service.Name, ct))
-            {
-                await engine.RemoveAsync(previous.Id, ct);
-                await recorder.RecordAsync(rollout.Id, "service.retired", $"Removed previous container {previous.Name}", ct, service: service.Name, key: $"retire:{previous.Id}");
-            }
+            var service = previous.Labels.GetValueOrDefault(OwnershipLabels.Service);
+            if (service is null || !services.Contains(service))
+                continue;
+            await engine.RemoveAsync(previous.Id, ct);
+            await recorder.RecordAsync(rollout.Id, "service.retired", $"Removed previous container {previous.Name}", ct, service: service, key: $"retire:{previous.Id}");
         }
     }
 
@@ -581,11 +591,12 @@ public sealed class RolloutJobs(
     /// of each service is started if it was stopped, must become ready, and must pass the gates of the revision it was
     /// deployed with. Returns what failed, or null.
     /// </summary>
-    private async Task<string?> RestorePreviousAsync(Rollout rollout, PhaseSpec phase, int index, CancellationToken ct)
+    private async Task<string?> RestorePreviousAsync(Rollout rollout, PlanSpec plan, PhaseSpec phase, int index, CancellationToken ct)
     {
         var problems = new List<string>();
         var restored = 0;
-        foreach (var service in phase.Services)
+        // A one-shot (a migration) ran to completion: starting its previous container would run it again.
+        foreach (var service in phase.Services.Where(s => !plan.IsOneShot(s.Name)))
         {
             var previous = (await PreviousAsync(rollout, service.Name, ct)).OrderByDescending(c => c.Name, StringComparer.Ordinal).ToList();
             var candidates = new List<ContainerObservation>();

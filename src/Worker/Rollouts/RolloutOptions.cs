@@ -8,11 +8,15 @@ public sealed class RolloutOptions
 
     /// <summary>How often a waiting service is inspected.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How long a service without a health check may take to be running.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StartDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a one-shot service (a migration others wait for with service_completed_successfully) may run.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]
+    public TimeSpan OneShotDeadline { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Added to a health check's own deadline before the phase gives up: nothing waits forever.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
