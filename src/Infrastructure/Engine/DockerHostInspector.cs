@@ -17,6 +17,24 @@ public sealed class PreflightOptions
     public string ProbeImage { get; set; } = "deploydeck/probe:latest";
 
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Auto: read this machine's files when the engine is local and they are the host's (no container per check),
+    /// else run the probe container. Probe: always the container. Local: files only.
+    /// </summary>
+    public HostCheckMethod Method { get; set; } = HostCheckMethod.Auto;
+
+    /// <summary>Where the host's /proc and cgroup tree are seen from this process (a container may mount them elsewhere).</summary>
+    public string LocalProc { get; set; } = "/proc";
+
+    public string LocalCgroup { get; set; } = "/sys/fs/cgroup";
+}
+
+public enum HostCheckMethod
+{
+    Auto,
+    Probe,
+    Local,
 }
 
 /// <summary>
@@ -61,9 +79,14 @@ public sealed class DockerHostInspector(
         var running = await client.Containers.ListContainersAsync(new ContainersListParameters { All = false }, cts.Token);
 
         string? output = null;
+        var local = options.Value.Method != HostCheckMethod.Probe && docker.Value.Endpoint.StartsWith("unix://", StringComparison.Ordinal)
+            ? LocalHostFiles.Read(options.Value.LocalProc, options.Value.LocalCgroup, info.DockerRootDir)
+            : null;
+        if (local is null && options.Value.Method == HostCheckMethod.Local)
+            notes.Add("the host's files could not be read here (Preflight:Method is Local): memory in use, disk and load are unknown");
         try
         {
-            output = await RunProbeAsync(info.DockerRootDir, cancellationToken);
+            output = local ?? (options.Value.Method == HostCheckMethod.Local ? null : await RunProbeAsync(info.DockerRootDir, cancellationToken));
         }
         catch (Exception e) when (e is DockerApiException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -79,7 +102,14 @@ public sealed class DockerHostInspector(
             MeasuredAt = clock.GetUtcNow(),
         };
         if (output is not null)
-            signals = Parse(output, signals, running.Select(c => c.ID).ToHashSet(StringComparer.Ordinal), notes);
+        {
+            // A container that stopped while the files were read has no memory to report: only those still running count.
+            var still = await client.Containers.ListContainersAsync(new ContainersListParameters { All = false }, cts.Token);
+            // One waiting between restarts (state "restarting") is listed too, but has no cgroup until it runs again.
+            var ids = running.Where(c => c.State == "running").Select(c => c.ID)
+                .Intersect(still.Select(c => c.ID), StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
+            signals = Parse(output, signals, ids, notes);
+        }
         return signals with { Notes = notes, Took = watch.Elapsed };
     }
 

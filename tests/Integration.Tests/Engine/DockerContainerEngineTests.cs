@@ -146,4 +146,47 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => CreateAsync(new ServiceSpec { Name = "ghost", Image = "deploydeck/absent:never" }));
         Assert.Contains("deploydeck/absent", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_host_check_reads_the_same_figures_from_local_files_as_from_the_probe_container()
+    {
+        var id = await CreateAsync(new ServiceSpec
+        {
+            // 20 MB in the container's tmpfs: charged to its cgroup, not page cache that can be dropped, and steady
+            // (a shell variable of that size is copied at every fork of the probe's loop).
+            Name = "measured", Image = "deploydeck/probe:latest", Entrypoint = ["/bin/sh", "-c"],
+            Command = ["dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=20 && exec sleep 3600"],
+            Resources = new ResourceLimits(MemorySize.Parse("64m"), null, null, null),
+        });
+        using var raw = new DockerRaw(Options.Create(new DockerOptions()));
+        DockerHostInspector Inspector(HostCheckMethod method) => new(_docker, raw, Options.Create(new DockerOptions()),
+            Options.Create(new PreflightOptions { Method = method }), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerHostInspector>.Instance);
+
+        // The allocation (a shell string built through a pipe) peaks above its final size: wait until it holds still.
+        var local = await Inspector(HostCheckMethod.Local).MeasureAsync(CancellationToken.None);
+        for (var i = 0; i < 60; i++)
+        {
+            await Task.Delay(500);
+            var again = await Inspector(HostCheckMethod.Local).MeasureAsync(CancellationToken.None);
+            var settled = local.ContainerMemory.TryGetValue(id, out var before) && again.ContainerMemory.TryGetValue(id, out var after)
+                && after > 15L * 1024 * 1024 && Math.Abs(after - before) < 1024 * 1024;
+            local = again;
+            if (settled)
+                break;
+        }
+
+        var probe = await Inspector(HostCheckMethod.Probe).MeasureAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(local.Notes, n => !n.Contains("cgroup memory of", StringComparison.Ordinal));
+        Assert.Null(local.ProbePeakBytes); // no container was started for it
+        Assert.NotNull(probe.ProbePeakBytes);
+        Assert.Equal(probe.MemoryTotalBytes, local.MemoryTotalBytes);
+        Assert.InRange(local.MemoryUsedBytes!.Value, probe.MemoryUsedBytes!.Value - (probe.MemoryTotalBytes / 20), probe.MemoryUsedBytes.Value + (probe.MemoryTotalBytes / 20));
+        Assert.InRange(local.DiskUsedBytes!.Value, probe.DiskUsedBytes!.Value * 0.99, probe.DiskUsedBytes.Value * 1.01 + 100_000_000);
+        Assert.NotNull(local.Load1);
+        var fromFiles = local.ContainerMemory[id];
+        var fromProbe = probe.ContainerMemory[id];
+        Assert.InRange(fromFiles, 15L * 1024 * 1024, 64L * 1024 * 1024);
+        Assert.InRange(fromFiles, fromProbe * 0.8, fromProbe * 1.2);
+    }
 }
