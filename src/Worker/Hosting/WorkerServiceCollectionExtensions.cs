@@ -4,6 +4,7 @@ using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Worker.Live;
 using DeployDeck.Worker.Rollouts;
+using DeployDeck.Worker.Webhooks;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -53,6 +54,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
         services.AddScoped<IRolloutJobs, RolloutJobs>();
+        services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
         services.AddHangfireServer((sp, o) =>
