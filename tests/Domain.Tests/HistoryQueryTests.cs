@@ -92,4 +92,8 @@ public sealed class HistoryQueryTests
         Assert.Equal(20, query.Skip);
         Assert.Equal(HistorySort.LongestFirst, query.Sort);
     }
+
+    [Fact]
+    public void An_offset_whose_plus_became_a_space_in_an_unescaped_url_is_still_read_as_the_offset() =>
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 13, 0, 0, TimeSpan.Zero), Parse(from: "2026-11-25T14:00:00 01:00").Query!.From);
 }

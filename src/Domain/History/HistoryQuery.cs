@@ -125,7 +125,10 @@ public sealed record HistoryQuery
         if (string.IsNullOrWhiteSpace(value))
             return null;
         // A date alone means midnight UTC; a time without an offset is UTC too, so a query means the same from any machine.
-        if (DateTimeOffset.TryParse(value.Trim(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+        // An unescaped "+01:00" in a curl URL arrives as " 01:00": read it as the offset it was.
+        var text = value.Trim();
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            || DateTimeOffset.TryParse(text.Replace(' ', '+'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at))
             return at;
         problems.Add(new(name, $"'{value}' is not a date or time; use ISO 8601 such as 2026-11-25 or 2026-11-25T14:00:00Z."));
         return null;

@@ -3,6 +3,10 @@ using DeployDeck.Infrastructure.Data;
 
 namespace DeployDeck.Infrastructure.History;
 
+public sealed record HistoryRowData(
+    Guid Id, Guid PlanId, string Plan, int Revision, Guid HostId, string Host, Domain.Rollouts.RolloutState State, string StartedBy,
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
+
 /// <summary>
 /// The history query as SQL: filters on indexed columns, newest first on (column, CreatedAt) indexes, OFFSET paging.
 /// Web, the benchmark and the EXPLAIN test run this one composition, so the plan they measure is the plan users get.
@@ -38,6 +42,10 @@ public static class RolloutHistory
         HistorySort.ShortestFirst => rollouts.OrderBy(r => r.FinishedAt == null).ThenBy(r => r.FinishedAt - (r.StartedAt ?? r.CreatedAt)).ThenByDescending(r => r.CreatedAt),
         _ => rollouts.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id),
     };
+
+    /// <summary>The columns a history line shows, names joined in.</summary>
+    public static IQueryable<HistoryRowData> Rows(this IQueryable<Rollout> rollouts) => rollouts.Select(r => new HistoryRowData(
+        r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State, r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error));
 
     /// <summary>The rows of one page, in order.</summary>
     public static IQueryable<Rollout> Page(this IQueryable<Rollout> rollouts, HistoryQuery query) =>

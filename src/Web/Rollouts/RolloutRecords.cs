@@ -66,11 +66,7 @@ public static class RolloutRecords
 
     private static async Task<List<HistoryRow>> ProjectAsync(IQueryable<Rollout> page, CancellationToken ct)
     {
-        var rows = await page.Select(r => new
-        {
-            r.Id, r.PlanId, Plan = r.Plan!.Name, Revision = r.PlanRevision!.Number, r.HostId, Host = r.Host!.Name, r.State, r.StartedBy,
-            r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error,
-        }).ToListAsync(ct);
+        var rows = await page.Rows().ToListAsync(ct);
         return rows.Select(r => new HistoryRow(r.Id, r.PlanId, r.Plan, r.Revision, r.HostId, r.Host, r.State.ToString(), r.StartedBy,
             r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : SecretKeys.Scrub(r.Error))).ToList();
     }

@@ -149,11 +149,12 @@ internal sealed class RolloutConfiguration : IEntityTypeConfiguration<Rollout>
             .HasFilter("\"State\" IN ('Queued', 'Running', 'AwaitingApproval', 'Paused', 'RollingBack')")
             .HasDatabaseName("IX_rollouts_one_active_per_host");
         b.HasIndex(r => r.CreatedAt);
-        // History filters: each narrows by one column and pages newest first, so each gets (column, CreatedAt).
-        b.HasIndex(r => new { r.State, r.CreatedAt });
-        b.HasIndex(r => new { r.PlanId, r.CreatedAt });
-        b.HasIndex(r => new { r.HostId, r.CreatedAt });
-        b.HasIndex(r => new { r.StartedBy, r.CreatedAt });
+        // History filters: each narrows by one column and pages newest first with Id breaking ties, so each gets
+        // (column, CreatedAt, Id): a backward index scan returns a page in order, with no sort and no filter step.
+        b.HasIndex(r => new { r.State, r.CreatedAt, r.Id }).HasDatabaseName("IX_rollouts_history_state");
+        b.HasIndex(r => new { r.PlanId, r.CreatedAt, r.Id }).HasDatabaseName("IX_rollouts_history_plan");
+        b.HasIndex(r => new { r.HostId, r.CreatedAt, r.Id }).HasDatabaseName("IX_rollouts_history_host");
+        b.HasIndex(r => new { r.StartedBy, r.CreatedAt, r.Id }).HasDatabaseName("IX_rollouts_history_started_by");
     }
 }
 

@@ -420,15 +420,19 @@ namespace DeployDeck.Infrastructure.Data.Migrations
 
                     b.HasIndex("PlanRevisionId");
 
-                    b.HasIndex("HostId", "CreatedAt");
-
                     b.HasIndex("HostId", "State");
 
-                    b.HasIndex("PlanId", "CreatedAt");
+                    b.HasIndex("HostId", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_host");
 
-                    b.HasIndex("StartedBy", "CreatedAt");
+                    b.HasIndex("PlanId", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_plan");
 
-                    b.HasIndex("State", "CreatedAt");
+                    b.HasIndex("StartedBy", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_started_by");
+
+                    b.HasIndex("State", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_state");
 
                     b.ToTable("rollouts", (string)null);
                 });

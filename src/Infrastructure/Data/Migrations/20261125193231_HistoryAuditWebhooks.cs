@@ -91,24 +91,24 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_rollouts_HostId_CreatedAt",
+                name: "IX_rollouts_history_host",
                 table: "rollouts",
-                columns: new[] { "HostId", "CreatedAt" });
+                columns: new[] { "HostId", "CreatedAt", "Id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_rollouts_PlanId_CreatedAt",
+                name: "IX_rollouts_history_plan",
                 table: "rollouts",
-                columns: new[] { "PlanId", "CreatedAt" });
+                columns: new[] { "PlanId", "CreatedAt", "Id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_rollouts_StartedBy_CreatedAt",
+                name: "IX_rollouts_history_started_by",
                 table: "rollouts",
-                columns: new[] { "StartedBy", "CreatedAt" });
+                columns: new[] { "StartedBy", "CreatedAt", "Id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_rollouts_State_CreatedAt",
+                name: "IX_rollouts_history_state",
                 table: "rollouts",
-                columns: new[] { "State", "CreatedAt" });
+                columns: new[] { "State", "CreatedAt", "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_audit_entries_Action_At",
@@ -155,19 +155,19 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                 name: "webhooks");
 
             migrationBuilder.DropIndex(
-                name: "IX_rollouts_HostId_CreatedAt",
+                name: "IX_rollouts_history_host",
                 table: "rollouts");
 
             migrationBuilder.DropIndex(
-                name: "IX_rollouts_PlanId_CreatedAt",
+                name: "IX_rollouts_history_plan",
                 table: "rollouts");
 
             migrationBuilder.DropIndex(
-                name: "IX_rollouts_StartedBy_CreatedAt",
+                name: "IX_rollouts_history_started_by",
                 table: "rollouts");
 
             migrationBuilder.DropIndex(
-                name: "IX_rollouts_State_CreatedAt",
+                name: "IX_rollouts_history_state",
                 table: "rollouts");
 
             migrationBuilder.DropIndex(
