@@ -28,7 +28,12 @@ public sealed partial class AuditTests : IAsyncLifetime
     /// <summary>Signs in through the form, antiforgery token and all, as a browser does.</summary>
     private async Task<HttpResponseMessage> FormSignInAsync(string username, string password)
     {
-        var client = _app.CreateClient();
+        using var client = _app.CreateClient();
+        return await FormSignInAsync(client, username, password);
+    }
+
+    private async Task<HttpResponseMessage> FormSignInAsync(HttpClient client, string username, string password)
+    {
         var page = await client.GetStringAsync("/login");
         var field = AntiforgeryField().Match(page);
         Assert.True(field.Success, "no antiforgery field on /login");
@@ -119,6 +124,29 @@ public sealed partial class AuditTests : IAsyncLifetime
         var bad = await admin.GetAsync("/api/audit?from=soon");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("from", out _));
+    }
+
+    [Fact]
+    public async Task The_audit_page_is_refused_to_a_signed_in_viewer_on_the_server()
+    {
+        var password = await _app.CreateUserAsync("audit-page-viewer", "Viewer");
+        using var viewer = _app.CreateClient();
+        await FormSignInAsync(viewer, "audit-page-viewer", password);
+        using var admin = _app.CreateClient();
+        await FormSignInAsync(admin, DeployDeckApp.AdminUser, _app.AdminPassword);
+
+        var refused = await viewer.GetAsync("/audit");
+        var shown = await admin.GetAsync("/audit");
+
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.True(
+            (refused.StatusCode == HttpStatusCode.Redirect && refused.Headers.Location!.OriginalString.Contains("forbidden", StringComparison.OrdinalIgnoreCase))
+            || refused.StatusCode == HttpStatusCode.Forbidden
+            || (refused.StatusCode == HttpStatusCode.OK && body.Contains("does not allow", StringComparison.Ordinal)),
+            $"{(int)refused.StatusCode} {refused.Headers.Location}");
+        Assert.DoesNotContain("Audit trail", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        Assert.Contains("Audit trail", await shown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
