@@ -45,10 +45,10 @@ public static class RolloutQueries
             r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
                 .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail, s.UpdatedAt)).ToList())).ToList();
         var events = r.Events.OrderBy(e => e.Id)
-            .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, e.Message, e.Actor)).ToList();
+            .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, Domain.Plans.SecretKeys.Scrub(e.Message), e.Actor)).ToList();
         return new RolloutView(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
-            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error, phases, events);
+            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Domain.Plans.SecretKeys.Scrub(r.Error), phases, events);
     }
 
     public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>

@@ -180,6 +180,10 @@ public sealed partial class AuditTests : IAsyncLifetime
         var abort = Assert.Single(added, e => e.Contains("|rollout.aborted|", StringComparison.Ordinal));
         Assert.Contains("DB_PASSWORD=••••••••", abort, StringComparison.Ordinal);
         Assert.All(after, e => Assert.DoesNotContain("hunter2", e, StringComparison.Ordinal));
+        var rollout = await admin.GetStringAsync($"/api/rollouts/{rolloutId}");
+        Assert.Contains("DB_PASSWORD=••••••••", rollout, StringComparison.Ordinal); // the abort's event, as the API shows it
+        Assert.DoesNotContain("hunter2", rollout + await admin.GetStringAsync($"/api/rollouts/{rolloutId}/export"), StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", _app.WebLog, StringComparison.Ordinal);
 
         await using var connection = new NpgsqlConnection(_app.ConnectionString);
         await connection.OpenAsync();

@@ -226,6 +226,26 @@ public sealed class HistoryApiTests(SeededHistoryFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_rollout_page_shows_a_secret_in_the_error_masked()
+    {
+        var id = await App.QueryScalarAsync<Guid>($"SELECT \"Id\" FROM rollouts WHERE \"Error\" = '{HistorySeed.SecretError}'");
+        using var client = App.CreateClient();
+        var login = await client.GetStringAsync("/login");
+        var token = System.Text.RegularExpressions.Regex.Match(System.Text.RegularExpressions.Regex.Match(login, "<input[^>]*__RequestVerificationToken[^>]*>").Value, "value=\"([^\"]+)\"").Groups[1].Value;
+        await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["username"] = DeployDeckApp.AdminUser, ["password"] = App.AdminPassword, ["returnUrl"] = "/", ["__RequestVerificationToken"] = token,
+        }));
+
+        // Prerendered HTML: what the browser shows before and after the circuit connects.
+        var page = WebUtility.HtmlDecode(await client.GetStringAsync($"/rollouts/{id}"));
+
+        Assert.Contains("Password=••••••••", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", App.WebLog, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Waiting_on_a_finished_rollout_answers_at_once()
     {
         using var viewer = Viewer();
