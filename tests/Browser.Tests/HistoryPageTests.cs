@@ -79,4 +79,39 @@ public sealed class HistoryPageTests(BrowserFixture fixture)
             throw new InvalidOperationException($"{ex.Message}\n{page.Url}\n--- page ---\n{body}\n--- console ---\n{fixture.Console}", ex);
         }
     }
+
+    [Fact]
+    public async Task Admin_sees_the_weekly_charts_the_audit_trail_and_the_webhooks_page()
+    {
+        // A finished rollout of this week, written as the Worker would leave it: the charts need one.
+        await fixture.App.QueryScalarAsync<int>("""
+            INSERT INTO rollouts ("Id", "PlanId", "PlanRevisionId", "HostId", "State", "CurrentPhase", "StartedBy", "CreatedAt", "StartedAt", "FinishedAt")
+            SELECT gen_random_uuid(), r."PlanId", r."Id", h."Id", 'Succeeded', 1, 'admin', now() - interval '5 minutes', now() - interval '5 minutes', now() - interval '3 minutes'
+            FROM plan_revisions r JOIN plans p ON p."Id" = r."PlanId", hosts h WHERE p."Name" = 'demo' AND h."Name" = 'local' LIMIT 1
+            RETURNING 1
+            """);
+        var page = await fixture.SignedInPageAsync(DeployDeck.Tests.Shared.DeployDeckApp.AdminUser, fixture.App.AdminPassword);
+        try
+        {
+            await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=chart-rollouts] svg").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("[data-testid=weekly]")).ToContainTextAsync("local");
+
+            await page.GetByRole(AriaRole.Link, new() { Name = "Audit" }).ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=audit]")).ToContainTextAsync("auth.login", new() { Timeout = 30_000 });
+
+            await page.GetByRole(AriaRole.Link, new() { Name = "Webhooks" }).ClickAsync();
+            await page.WaitForSelectorAsync("[data-testid=webhooks]");
+            await page.FillAsync("input[data-testid=webhook-name], [data-testid=webhook-name] input", "browser hook");
+            await page.FillAsync("input[data-testid=webhook-url], [data-testid=webhook-url] input", "http://127.0.0.1:9/hook");
+            await page.ClickAsync("[data-testid=create-webhook]");
+            await Assertions.Expect(page.Locator("[data-testid=webhook-secret]")).ToContainTextAsync("not shown again", new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("[data-testid=webhooks]")).ToContainTextAsync("browser hook");
+        }
+        catch (Exception ex) when (ex is TimeoutException or PlaywrightException)
+        {
+            var body = await page.InnerTextAsync("body");
+            throw new InvalidOperationException($"{ex.Message}\n{page.Url}\n--- page ---\n{body}\n--- console ---\n{fixture.Console}", ex);
+        }
+    }
 }

@@ -314,6 +314,24 @@ public sealed class HistoryApiTests(SeededHistoryFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_weekly_report_counts_each_hosts_iso_week()
+    {
+        using var viewer = Viewer();
+        var from = new DateTimeOffset(2026, 1, 5, 0, 0, 0, TimeSpan.Zero); // Monday of 2026-W02
+        var week = Seed.Rows.Where(r => r.CreatedAt >= from && r.CreatedAt < from.AddDays(7) && r.Host == Seed.Hosts[1]).ToList();
+
+        var report = await viewer.GetFromJsonAsync<JsonElement>($"/api/reports/weekly?from=2026-01-05&to=2026-01-12&hostId={Seed.Hosts[1]}");
+
+        var row = Assert.Single(report.EnumerateArray());
+        Assert.Equal(("history-h1", "2026-W02"), (row.GetProperty("host").GetString(), row.GetProperty("week").GetString()));
+        Assert.Equal(week.Count, row.GetProperty("rollouts").GetInt32());
+        Assert.Equal(week.Count(r => r.State == "Succeeded"), row.GetProperty("succeeded").GetInt32());
+        Assert.Equal(week.Count(r => r.State == "RolledBack"), row.GetProperty("rolledBack").GetInt32());
+        Assert.Equal((double)week.Count(r => r.State == "Succeeded") / week.Count, row.GetProperty("successRate").GetDouble(), 6);
+        Assert.Equal(HttpStatusCode.BadRequest, (await viewer.GetAsync("/api/reports/weekly?from=whenever")).StatusCode);
+    }
+
+    [Fact]
     public async Task History_needs_a_sign_in()
     {
         using var anonymous = App.CreateClient();
