@@ -59,6 +59,8 @@ public sealed class HistoryPageTests(BrowserFixture fixture)
             await page.GetByRole(AriaRole.Link, new() { Name = "Rollouts" }).ClickAsync();
             await page.WaitForSelectorAsync("[data-testid=history]");
             await page.ClickAsync("[data-testid=state-filter-failed]");
+            await page.WaitForSelectorAsync("[data-testid=history][data-shown-state='failed,rolledback']", new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("[data-testid=history] tbody .state-chip[data-state=Succeeded]")).ToHaveCountAsync(0);
             var row = page.Locator("[data-testid=history] tbody tr", new() { HasText = "browser-failing" });
             await Assertions.Expect(row).ToHaveCountAsync(1, new() { Timeout = 30_000 });
             var states = await page.Locator("[data-testid=history] tbody .state-chip").EvaluateAllAsync<string[]>("chips => chips.map(c => c.dataset.state)");
