@@ -19,6 +19,13 @@ public static partial class SecretKeys
     [GeneratedRegex(@"(password|passwd|pwd|secret|token|apikey|api_key)\s*=|://[^/\s:@]+:[^/\s@]+@", RegexOptions.IgnoreCase)]
     private static partial Regex CredentialInValue();
 
+    /// <summary>Free text (an error, an audit detail, a log line) with credentials in it masked: "password=…", "TOKEN: …", "scheme://user:pw@".</summary>
+    public static string Scrub(string? text) => string.IsNullOrEmpty(text) ? text ?? "" : CredentialInText().Replace(text, m =>
+        m.Groups["user"].Success ? $"://{m.Groups["user"].Value}:{Mask}@" : $"{m.Groups["key"].Value}{m.Groups["sep"].Value}{Mask}");
+
+    [GeneratedRegex(@"://(?<user>[^/\s:@]+):[^/\s@]+@|(?<key>\b[A-Za-z0-9_.-]*(password|passwd|pwd|secret|token|apikey|api_key|private_key|credential)[A-Za-z0-9_.-]*)(?<sep>\s*[=:]\s*)(?<value>""[^""]*""|'[^']*'|[^\s;,&]+)", RegexOptions.IgnoreCase)]
+    private static partial Regex CredentialInText();
+
     public static IReadOnlyDictionary<string, string> Masked(IReadOnlyDictionary<string, string> environment) =>
         environment.ToDictionary(e => e.Key, e => Show(e.Key, e.Value), StringComparer.Ordinal);
 

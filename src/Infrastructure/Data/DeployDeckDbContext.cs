@@ -25,6 +25,12 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 
     public DbSet<AuditEntry> Audit => Set<AuditEntry>();
 
+    public DbSet<Webhook> Webhooks => Set<Webhook>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookCursor> WebhookCursors => Set<WebhookCursor>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -284,3 +284,69 @@ public sealed class AuditEntry
 
     public string? Details { get; set; }
 }
+
+/// <summary>Where DeployDeck tells chat or CI about a rollout of one host or one plan (or of all, when neither is set).</summary>
+public sealed class Webhook
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string Name { get; set; }
+
+    public required string Url { get; set; }
+
+    /// <summary>The HMAC-SHA256 key. Shown once when created; never returned again, never logged.</summary>
+    public required string Secret { get; set; }
+
+    public Guid? HostId { get; set; }
+
+    public Guid? PlanId { get; set; }
+
+    /// <summary>Which notifications it wants: "approval-needed", "phase-failed", "rolled-back", "rollout-finished".</summary>
+    public List<string> Events { get; set; } = [];
+
+    public bool Enabled { get; set; } = true;
+
+    public required string CreatedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>One notification of one rollout event to one webhook; (webhook, event) is unique, so a state change is told once.</summary>
+public sealed class WebhookDelivery
+{
+    public long Id { get; set; }
+
+    public Guid WebhookId { get; set; }
+
+    public long EventId { get; set; }
+
+    public Guid RolloutId { get; set; }
+
+    public required string EventType { get; set; }
+
+    /// <summary>The JSON body, exactly as signed and sent.</summary>
+    public required string Payload { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public int Attempts { get; set; }
+
+    public int? LastStatus { get; set; }
+
+    public string? LastError { get; set; }
+
+    public DateTimeOffset? LastAttemptAt { get; set; }
+
+    public DateTimeOffset? DeliveredAt { get; set; }
+
+    /// <summary>The Hangfire job; null until enqueued, so a Worker that died in between enqueues it on restart.</summary>
+    public string? JobId { get; set; }
+}
+
+/// <summary>How far the webhook dispatcher has read the rollout events: one row.</summary>
+public sealed class WebhookCursor
+{
+    public int Id { get; set; }
+
+    public long LastEventId { get; set; }
+}

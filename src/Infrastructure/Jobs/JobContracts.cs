@@ -23,3 +23,13 @@ public static class JobQueues
     public const string Rollouts = "rollouts";
     public const string Default = "default";
 }
+
+/// <summary>Webhook deliveries, run by the Worker. The argument is the delivery's id; the body was fixed when it was created.</summary>
+public interface IWebhookJobs
+{
+    /// <summary>POSTs the delivery's payload, signed; records the attempt; throws on a non-2xx answer so Hangfire retries with backoff.</summary>
+    /// <remarks>Delays 10 s, 30 s, 1.5 min, 5 min, 15 min (Domain.History.WebhookEvents.RetryDelaysSeconds): a receiver down for a deploy catches up; one down for good stops being called within the half hour.</remarks>
+    [AutomaticRetry(Attempts = 5, DelaysInSeconds = [10, 30, 90, 300, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [Queue(JobQueues.Default)]
+    Task DeliverAsync(long deliveryId, CancellationToken cancellationToken);
+}

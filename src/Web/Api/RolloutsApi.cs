@@ -23,20 +23,7 @@ public static class RolloutsApi
     {
         var rollouts = api.MapGroup("/rollouts").WithTags("Rollouts");
 
-        rollouts.MapGet("/", async (IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct, int page = 1, int pageSize = 50) =>
-        {
-            pageSize = Math.Clamp(pageSize, 1, 200);
-            page = Math.Max(page, 1);
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            return TypedResults.Ok(await RolloutQueries.RecentAsync(db, (page - 1) * pageSize, pageSize, ct));
-        });
-
-        rollouts.MapGet("/{id:guid}", async Task<Results<Ok<RolloutView>, ProblemHttpResult>> (Guid id, IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
-        {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            var view = await RolloutQueries.GetAsync(db, id, ct);
-            return view is null ? ApiResults.Problem(404, "Unknown rollout", $"There is no rollout {id}.") : TypedResults.Ok(view);
-        });
+        // Reads (the filtered list, one rollout, its long-poll, exports) are in RolloutHistoryApi.
 
         // The role is checked by the launcher too, so the UI and the API cannot disagree.
         rollouts.MapPost("/", async Task<Results<Created<StartRolloutResponse>, ProblemHttpResult>> (

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Audit;
 using DeployDeck.Web.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -21,7 +22,8 @@ public static class TokensApi
 
         // Scripts trade a username and password for a token once; rate-limited and locking like the login form.
         tokens.MapPost("/", async Task<Results<Created<CreatedTokenDto>, ProblemHttpResult>> (
-            CreateTokenRequest? request, HttpContext http, UserManager<IdentityUser> users, TokenIssuer issuer, FailedLoginThrottle throttle, CancellationToken ct) =>
+            CreateTokenRequest? request, HttpContext http, UserManager<IdentityUser> users, TokenIssuer issuer, FailedLoginThrottle throttle,
+            IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, CancellationToken ct) =>
         {
             var address = http.Connection.RemoteIpAddress;
             if (throttle.RetryAfter(address) is { } wait)
@@ -32,12 +34,14 @@ public static class TokensApi
             if (user is null)
             {
                 throttle.RecordFailure(address);
+                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "unknown user");
                 return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
             }
 
             if (await users.IsLockedOutAsync(user))
             {
                 throttle.RecordFailure(address);
+                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "locked out");
                 return ApiResults.Problem(401, "Sign-in failed", "The account is locked after too many failed attempts; try again later.");
             }
 
@@ -45,6 +49,7 @@ public static class TokensApi
             {
                 await users.AccessFailedAsync(user);
                 throttle.RecordFailure(address);
+                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "wrong password");
                 return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
             }
 
@@ -93,6 +98,8 @@ public sealed class TokenIssuer(IDbContextFactory<DeployDeckDbContext> dbFactory
             CreatedAt = time.GetUtcNow(),
         };
         db.ApiTokens.Add(token);
+        var userName = await db.Users.Where(u => u.Id == userId).Select(u => u.UserName).FirstOrDefaultAsync(ct) ?? userId;
+        AuditTrail.Add(db, token.CreatedAt, userName, AuditActions.TokenCreated, $"token {token.Id}", $"'{name}' ({token.Prefix}…)");
         await db.SaveChangesAsync(ct);
         logger.LogInformation("API token {TokenId} ({Prefix}…) created for user {UserId}", token.Id, token.Prefix, userId);
         return (new CreatedTokenDto(token.Id, token.Name, secret, token.Prefix, token.CreatedAt), null);
@@ -105,7 +112,10 @@ public sealed class TokenIssuer(IDbContextFactory<DeployDeckDbContext> dbFactory
         var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == id && (t.UserId == userId || user.IsInRole(Roles.Admin)), ct);
         if (token is null)
             return false;
-        token.RevokedAt ??= time.GetUtcNow();
+        if (token.RevokedAt is not null)
+            return true; // revoked already: nothing happened, nothing to record
+        token.RevokedAt = time.GetUtcNow();
+        AuditTrail.Add(db, token.RevokedAt.Value, user.Identity?.Name ?? "unknown", AuditActions.TokenRevoked, $"token {token.Id}", $"'{token.Name}' ({token.Prefix}…)");
         await db.SaveChangesAsync(ct);
         logger.LogInformation("API token {TokenId} revoked by {User}", id, user.Identity?.Name);
         return true;

@@ -49,6 +49,7 @@ public static class WebServiceCollectionExtensions
         services.AddScoped<Hosts.HostOperations>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
+        services.AddScoped<WebhookAdministration>();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
@@ -80,6 +81,7 @@ public static class WebServiceCollectionExtensions
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
         api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi();
+        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
         app.MapHangfireDashboard("/hangfire", new DashboardOptions

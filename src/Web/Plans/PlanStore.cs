@@ -106,6 +106,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         revision.ImportNotes = result.Warnings.Select(w => w.ToString()).ToList();
         plan.Revisions.Add(revision);
         db.Plans.Add(plan);
+        Audit.AuditTrail.Add(db, now, user, Audit.AuditActions.PlanImported, $"plan {name}", revision.Comment);
         try
         {
             await db.SaveChangesAsync(ct);
@@ -160,6 +161,8 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         revision.Comment = Truncate(string.IsNullOrWhiteSpace(comment) ? Summary(changes) : comment.Trim());
         revision.ImportNotes = latest?.ImportNotes ?? [];
         db.PlanRevisions.Add(revision);
+        Audit.AuditTrail.Add(db, revision.CreatedAt, user, Audit.AuditActions.PlanRevised, $"plan {plan.Name}",
+            $"revision {revision.Number}: {revision.Comment}");
         try
         {
             await db.SaveChangesAsync(ct);

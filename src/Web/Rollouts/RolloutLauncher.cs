@@ -130,7 +130,8 @@ public sealed class RolloutLauncher(
             ],
         };
         if (check.NeedsAcknowledgement)
-            db.Audit.Add(new AuditEntry { At = now, User = who, Action = "host.yellow-acknowledged", Subject = $"host {host.Name}", Details = $"{check.Verdict.Summary}; reason: {reason}" });
+            Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.YellowAcknowledged, $"host {host.Name}", $"{check.Verdict.Summary}; reason: {reason}");
+        Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutStarted, $"rollout {rollout.Id}", $"plan '{plan.Name}' revision {revision.Number} on host '{host.Name}'");
         db.Rollouts.Add(rollout);
         try
         {

@@ -4,6 +4,7 @@ using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Worker.Live;
 using DeployDeck.Worker.Rollouts;
+using DeployDeck.Worker.Webhooks;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<OomWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<OomWatcher>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
+        services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
         services.AddHangfireServer((sp, o) =>

@@ -18,6 +18,7 @@ public sealed class RolloutRecorder(
         Guid rolloutId, string kind, string message, CancellationToken cancellationToken,
         string? phase = null, string? service = null, string? key = null, Func<DeployDeckDbContext, Task>? change = null)
     {
+        message = Domain.Plans.SecretKeys.Scrub(message); // engine errors can quote a credential: never stored, logged or pushed
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (key is not null && await db.RolloutEvents.AnyAsync(e => e.RolloutId == rolloutId && e.Key == key, cancellationToken))
             return;

@@ -99,6 +99,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
 
                     b.HasIndex("At");
 
+                    b.HasIndex("Action", "At");
+
+                    b.HasIndex("User", "At");
+
                     b.ToTable("audit_entries", (string)null);
                 });
 
@@ -414,11 +418,21 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .HasDatabaseName("IX_rollouts_one_active_per_host")
                         .HasFilter("\"State\" IN ('Queued', 'Running', 'AwaitingApproval', 'Paused', 'RollingBack')");
 
-                    b.HasIndex("PlanId");
-
                     b.HasIndex("PlanRevisionId");
 
                     b.HasIndex("HostId", "State");
+
+                    b.HasIndex("HostId", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_host");
+
+                    b.HasIndex("PlanId", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_plan");
+
+                    b.HasIndex("StartedBy", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_started_by");
+
+                    b.HasIndex("State", "CreatedAt", "Id")
+                        .HasDatabaseName("IX_rollouts_history_state");
 
                     b.ToTable("rollouts", (string)null);
                 });
@@ -545,6 +559,129 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("rollout_services", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.Webhook", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Events")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
+                    b.Property<Guid?>("HostId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<Guid?>("PlanId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Secret")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("HostId");
+
+                    b.HasIndex("PlanId");
+
+                    b.ToTable("webhooks", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.WebhookCursor", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("LastEventId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("webhook_cursor", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("DeliveredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("EventId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTimeOffset?>("LastAttemptAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<int?>("LastStatus")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<Guid>("RolloutId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("WebhookId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WebhookId", "EventId")
+                        .IsUnique();
+
+                    b.HasIndex("WebhookId", "Id");
+
+                    b.ToTable("webhook_deliveries", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
@@ -820,6 +957,28 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.HasOne("DeployDeck.Infrastructure.Data.Rollout", null)
                         .WithMany("Services")
                         .HasForeignKey("RolloutId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.Webhook", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.DockerHost", null)
+                        .WithMany()
+                        .HasForeignKey("HostId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("DeployDeck.Infrastructure.Data.Plan", null)
+                        .WithMany()
+                        .HasForeignKey("PlanId")
+                        .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.WebhookDelivery", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.Webhook", null)
+                        .WithMany()
+                        .HasForeignKey("WebhookId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
