@@ -25,6 +25,8 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 
     public DbSet<AuditEntry> Audit => Set<AuditEntry>();
 
+    public DbSet<PhaseUsageRecord> PhaseUsage => Set<PhaseUsageRecord>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
