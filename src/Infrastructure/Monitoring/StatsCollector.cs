@@ -82,8 +82,9 @@ public sealed class StatsCollector
             var reading = _cgroup.Read(container.Id);
             if (reading is null)
             {
-                // No cgroup directory (yet, or any more): the engine decides whether the container still exists.
-                container.Stale = true;
+                // No cgroup directory: gone (the one-shot call says so at once and the container is dropped), not created yet,
+                // or a cgroup tree this process cannot see (a Worker in a container without the host's tree mounted).
+                viaEngine.Add(container);
                 continue;
             }
 

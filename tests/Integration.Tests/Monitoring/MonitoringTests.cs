@@ -94,6 +94,8 @@ public sealed class MonitoringTests() : AppPerClass()
             Assert.Equal(JsonValueKind.Number, figures.GetProperty("cpuPercent").ValueKind);
             Assert.StartsWith("cgroup-v", after.GetProperty("source").GetString(), StringComparison.Ordinal);
             Assert.True(after.GetProperty("host").GetProperty("memoryUsedBytes").GetInt64() > 0, after.ToString());
+            Assert.True(after.GetProperty("host").GetProperty("diskTotalBytes").GetInt64() > 0, after.ToString());
+            Assert.Equal(Environment.ProcessorCount, after.GetProperty("host").GetProperty("cpus").GetInt32());
         }
         finally
         {
