@@ -3,11 +3,13 @@ using DeployDeck.Bench;
 return args.FirstOrDefault() switch
 {
     "preflight" => await PreflightBench.RunAsync(args.Skip(1).ToArray()),
+    "monitoring" => await MonitoringBench.RunAsync(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: Bench preflight [--containers N] [--runs N]");
+    Console.Error.WriteLine("       Bench monitoring [--containers 40] [--tabs 5] [--seconds 300] [--idle-seconds 60]");
     return 2;
 }
