@@ -117,12 +117,17 @@ internal static class MonitoringBench
     private const string LatencyProbe = """
         () => {
           window.__latencies = [];
-          const el = document.querySelector('[data-testid=host-live]');
-          let last = el.dataset.sampledAt;
-          new MutationObserver(() => {
-            const at = el.dataset.sampledAt;
-            if (at && at !== last) { last = at; window.__latencies.push(Date.now() - Number(at)); }
-          }).observe(el, { attributes: true, attributeFilter: ['data-sampled-at'] });
+          let last = null;
+          const seen = () => {
+            const at = document.querySelector('[data-testid=host-live]')?.dataset.sampledAt;
+            if (at && at !== last) {
+              if (last !== null) window.__latencies.push(Date.now() - Number(at));
+              last = at;
+            }
+          };
+          // The whole document: a re-render may replace the panel's element.
+          new MutationObserver(seen).observe(document.body, { attributes: true, childList: true, subtree: true, attributeFilter: ['data-sampled-at'] });
+          seen();
         }
         """;
 
@@ -137,6 +142,7 @@ internal static class MonitoringBench
         await page.ClickAsync("button[type=submit]");
         await page.WaitForSelectorAsync("[data-testid=current-user][data-interactive=true]");
         await page.GotoAsync($"/hosts/{hostId}");
+        await page.WaitForSelectorAsync("[data-testid=current-user][data-interactive=true]");
         await page.WaitForSelectorAsync("[data-testid=host-live][data-sampled-at]");
         await page.WaitForSelectorAsync("[data-testid=container-row]");
         return page;

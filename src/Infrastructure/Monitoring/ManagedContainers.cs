@@ -42,9 +42,6 @@ public sealed class ManagedContainers(DockerClient client, IOptions<MonitoringOp
 
     public IReadOnlyCollection<TrackedContainer> Current => _containers.Values;
 
-    /// <summary>Drops a container a source found gone; the next list call decides whether it is really gone.</summary>
-    public void Forget(string id) => _containers.Remove(id);
-
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;

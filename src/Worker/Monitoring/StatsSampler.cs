@@ -22,19 +22,13 @@ public sealed class StatsSampler(
         logger.LogInformation("Sampling every {Interval} from {Source}", o.Interval, collector.Source);
         using var timer = new PeriodicTimer(o.Interval);
         var failing = false;
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                // A whole tick is bounded too: list, inspects and stats calls each have their own time-out, this caps the sum.
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                cts.CancelAfter(o.StatsTimeout * 2 + o.Interval);
-                var sample = await collector.SampleAsync(cts.Token);
-                usage.Add(new StatsTick(sample.At, sample.Host, sample.Containers));
-                await live.PublishAsync(new HostStatsMessage(
-                    docker.Value.Endpoint, usage.HostIds, sample.At, sample.Source, sample.Took.TotalMilliseconds, sample.Host, sample.Containers), stoppingToken);
+                await TickAsync(o, stoppingToken);
                 if (failing)
-                    logger.LogInformation("Sampling works again: {Containers} container(s)", sample.Containers.Count);
+                    logger.LogInformation("Sampling works again");
                 failing = false;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -43,7 +37,26 @@ public sealed class StatsSampler(
                     logger.LogWarning("Sampling failed ({Reason}); retrying every tick", ex.Message);
                 failing = true;
             }
+
+            try
+            {
+                await timer.WaitForNextTickAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result, TaskScheduler.Default));
+    }
+
+    private async Task TickAsync(MonitoringOptions o, CancellationToken stoppingToken)
+    {
+        // A whole tick is bounded too: list, inspects and stats calls each have their own time-out, this caps the sum.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        cts.CancelAfter(o.StatsTimeout * 2 + o.Interval);
+        var sample = await collector.SampleAsync(cts.Token);
+        usage.Add(new StatsTick(sample.At, sample.Host, sample.Containers));
+        await live.PublishAsync(new HostStatsMessage(
+            docker.Value.Endpoint, usage.HostIds, sample.At, sample.Source, sample.Took.TotalMilliseconds, sample.Host, sample.Containers), stoppingToken);
     }
 }

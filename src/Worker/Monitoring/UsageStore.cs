@@ -38,7 +38,7 @@ public sealed class UsageStore(
     {
         await RefreshHostsAsync(stoppingToken);
         using var timer = new PeriodicTimer(options.Value.FlushInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result, TaskScheduler.Default))
+        while (await NextTickAsync(timer, stoppingToken))
         {
             try
             {
@@ -61,6 +61,18 @@ public sealed class UsageStore(
         catch (Exception ex)
         {
             logger.LogWarning("Writing phase usage at shutdown failed: {Reason}", ex.Message);
+        }
+    }
+
+    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
