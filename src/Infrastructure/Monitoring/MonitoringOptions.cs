@@ -30,10 +30,10 @@ public sealed class MonitoringOptions
     public string? DataRoot { get; set; }
 
     /// <summary>How often the list of managed containers is refreshed from the engine (new and removed containers).</summary>
-    public TimeSpan ContainerListInterval { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ContainerListInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often each container is inspected again for its restart count and limit.</summary>
-    public TimeSpan InspectInterval { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan InspectInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>One engine call of the sampler (list, inspect, one-shot stats) that takes longer is abandoned.</summary>
     public TimeSpan StatsTimeout { get; set; } = TimeSpan.FromSeconds(3);

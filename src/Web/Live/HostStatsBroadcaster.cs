@@ -14,7 +14,10 @@ public sealed class LiveStatsOptions
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>At most this many renders per second per live component, however fast samples arrive.</summary>
-    public double MaxRendersPerSecond { get; set; } = 2;
+    public double MaxRendersPerSecond { get; set; } = 1;
+
+    /// <summary>Points drawn per chart line: a 15-minute window at 1 Hz is thinned to this many (every n-th point, the latest kept).</summary>
+    public int MaxChartPoints { get; set; } = 120;
 }
 
 /// <summary>
@@ -120,6 +123,21 @@ public sealed class StatsHistory(TimeSpan window)
     {
         lock (_lock)
             return _containers.TryGetValue(id, out var points) ? points.ToArray() : [];
+    }
+}
+
+/// <summary>Thins a series for drawing: every n-th point so that at most the given number remain, always with the latest.</summary>
+public static class ChartPoints
+{
+    public static IReadOnlyList<T> Thin<T>(IReadOnlyList<T> points, int max)
+    {
+        if (points.Count <= max || max < 2)
+            return points;
+        var stride = (int)Math.Ceiling(points.Count / (double)max);
+        var thinned = new List<T>(max + 1);
+        for (var i = (points.Count - 1) % stride; i < points.Count; i += stride)
+            thinned.Add(points[i]);
+        return thinned;
     }
 }
 

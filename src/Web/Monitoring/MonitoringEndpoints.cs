@@ -21,6 +21,7 @@ public static class MonitoringEndpoints
         services.AddOptions<LiveStatsOptions>().Bind(configuration.GetSection(LiveStatsOptions.Section))
             .Validate(o => o.Window >= TimeSpan.FromMinutes(1) && o.Window <= TimeSpan.FromHours(6), "LiveStats:Window must be from 1 minute to 6 hours")
             .Validate(o => o.MaxRendersPerSecond is > 0 and <= 30, "LiveStats:MaxRendersPerSecond must be above 0 and at most 30")
+            .Validate(o => o.MaxChartPoints is >= 10 and <= 2000, "LiveStats:MaxChartPoints must be from 10 to 2000")
             .ValidateOnStart();
         services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidation>();

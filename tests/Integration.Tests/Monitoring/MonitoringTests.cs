@@ -114,7 +114,7 @@ public sealed class MonitoringTests() : AppPerClass()
         {
             await WaitForSampleAsync(admin, s => Container(s, survivor) is not null, TimeSpan.FromSeconds(30));
 
-            // Containers come and go faster than the 1 s tick and the 2 s list refresh: some are listed and gone before
+            // Containers come and go faster than the 1 s tick and the 5 s list refresh: some are listed and gone before
             // their cgroup is read, some vanish between list and inspect.
             var until = DateTime.UtcNow.AddSeconds(12);
             var round = 0;
