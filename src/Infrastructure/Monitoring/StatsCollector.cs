@@ -73,6 +73,14 @@ public sealed class StatsCollector
         var viaEngine = new List<TrackedContainer>();
         foreach (var container in tracked)
         {
+            if (container.State != "running")
+            {
+                // Restarting or paused: shown with its state, not read — stats of a container that is not running are
+                // known to hang, and a restart loop would otherwise cost a time-out every tick.
+                figures.Add(Figures(container, null, container.MemoryLimitBytes, null, null, null, null, null, null));
+                continue;
+            }
+
             if (_cgroup is null)
             {
                 viaEngine.Add(container);
