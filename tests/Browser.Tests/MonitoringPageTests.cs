@@ -14,16 +14,17 @@ public sealed class MonitoringPageTests(BrowserFixture fixture)
     public async Task Host_page_draws_the_chart_and_memory_bar_live_while_a_probe_allocates_memory()
     {
         using var docker = DeployDeckApp.Docker();
-        // Allocates after 8 s: the page is open and has drawn the small figure before the memory grows.
-        var id = await ProbeContainers.StartAsync(docker, "ui-hog", new Dictionary<string, string> { ["PROBE_ALLOC_MB"] = "40", ["PROBE_ALLOC_AFTER"] = "8" });
+        var password = await fixture.App.CreateUserAsync("monitor-viewer", "Viewer");
+        var page = await fixture.SignedInPageAsync("monitor-viewer", password);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "local", Exact = true }).ClickAsync();
+
+        // Started once the page is open, allocating 15 s later: the page shows its small figure before the memory grows
+        // (new containers are listed within 5 s).
+        var id = await ProbeContainers.StartAsync(docker, "ui-hog", new Dictionary<string, string> { ["PROBE_ALLOC_MB"] = "40", ["PROBE_ALLOC_AFTER"] = "15" });
         try
         {
             var name = await ProbeContainers.NameAsync(docker, id);
-            var password = await fixture.App.CreateUserAsync("monitor-viewer", "Viewer");
-            var page = await fixture.SignedInPageAsync("monitor-viewer", password);
-            await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
-            await page.GetByRole(AriaRole.Link, new() { Name = "local", Exact = true }).ClickAsync();
-
             var row = page.Locator($"[data-testid=container-row][data-container='{name}']");
             var bar = row.Locator("[data-testid=mem-bar]");
             var hostChart = page.Locator("[data-testid=host-chart]");
