@@ -43,6 +43,11 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
     public string WorkerKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>The Web process (for benchmarks: its CPU and RSS); null before it starts.</summary>
+    public int? WebProcessId => _web?.Id;
+
+    public int? WorkerProcessId => _worker is { HasExited: false } w ? w.Id : null;
+
     public string WebLog { get { lock (_webLog) return _webLog.ToString(); } }
 
     public string WorkerLog { get { lock (_workerLog) return _workerLog.ToString(); } }

@@ -31,6 +31,8 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 
     public DbSet<WebhookCursor> WebhookCursors => Set<WebhookCursor>();
 
+    public DbSet<PhaseUsageRecord> PhaseUsage => Set<PhaseUsageRecord>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -11,7 +11,15 @@ public static class LiveHubContract
     /// <summary>Hub → browsers watching a rollout.</summary>
     public const string RolloutEvent = nameof(RolloutEvent);
 
+    /// <summary>Worker → hub: one <see cref="HostStatsMessage"/> per host per tick.</summary>
+    public const string PublishHostStats = nameof(PublishHostStats);
+
+    /// <summary>Hub → other SignalR clients watching a host.</summary>
+    public const string HostStats = nameof(HostStats);
+
     public const string WorkerRole = "Worker";
+
+    public static string HostGroup(Guid hostId) => $"host:{hostId}";
 
     public static string RolloutGroup(Guid rolloutId) => $"rollout:{rolloutId}";
 }
@@ -28,3 +36,20 @@ public sealed record RolloutEventMessage(
     string RolloutState,
     string? PhaseState,
     string? ServiceState);
+
+/// <summary>
+/// One tick of the Worker's sampler for one engine: the host and every managed container, batched — one message per
+/// host per tick, never one per container.
+/// </summary>
+/// <param name="Engine">The engine endpoint sampled.</param>
+/// <param name="HostIds">The registered hosts on that engine (those whose pages show it).</param>
+/// <param name="Source">cgroup-v1, cgroup-v2 or engine (one-shot stats calls).</param>
+/// <param name="SampleMilliseconds">What taking the sample cost, wall clock.</param>
+public sealed record HostStatsMessage(
+    string Engine,
+    IReadOnlyList<Guid> HostIds,
+    DateTimeOffset At,
+    string Source,
+    double SampleMilliseconds,
+    Domain.Monitoring.HostFigures Host,
+    IReadOnlyList<Domain.Monitoring.ContainerFigures> Containers);

@@ -7,6 +7,7 @@ using DeployDeck.Web.Auth;
 using DeployDeck.Web.Components;
 using Microsoft.EntityFrameworkCore;
 using DeployDeck.Web.Live;
+using DeployDeck.Web.Monitoring;
 using DeployDeck.Web.Rollouts;
 using Hangfire;
 using Hangfire.Dashboard;
@@ -38,8 +39,10 @@ public static class WebServiceCollectionExtensions
         // Web is a Hangfire client only: it enqueues, the Worker runs.
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
 
-        services.AddSignalR();
+        // A host's batched sample is one message per tick: ~0.4 KB per container, so more than SignalR's 32 KB default.
+        services.AddSignalR().AddHubOptions<LiveHub>(o => o.MaximumReceiveMessageSize = 1024 * 1024);
         services.AddSingleton<RolloutBroadcaster>();
+        services.AddLiveMonitoring(configuration);
         services.AddScoped<RolloutLauncher>();
         services.AddScoped<RolloutApprovals>();
         services.AddScoped<RolloutAborts>();
@@ -80,10 +83,11 @@ public static class WebServiceCollectionExtensions
 
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
-        api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi();
+        api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi().MapMonitoringApi();
         api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
+        app.MapLiveMonitoring();
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
             Authorization = [new AuthenticatedDashboardFilter()],

@@ -10,7 +10,7 @@ namespace DeployDeck.Web.Live;
 /// other SignalR clients that asked to watch a rollout.
 /// </summary>
 [Authorize(Policy = Policies.LiveHub)]
-public sealed class LiveHub(RolloutBroadcaster broadcaster) : Hub
+public sealed class LiveHub(RolloutBroadcaster broadcaster, HostStatsBroadcaster stats) : Hub
 {
     [Authorize(Roles = LiveHubContract.WorkerRole)]
     public async Task PublishRolloutEvent(RolloutEventMessage message)
@@ -18,6 +18,21 @@ public sealed class LiveHub(RolloutBroadcaster broadcaster) : Hub
         broadcaster.Publish(message);
         await Clients.Group(LiveHubContract.RolloutGroup(message.RolloutId)).SendAsync(LiveHubContract.RolloutEvent, message);
     }
+
+    /// <summary>One batched sample of a host per tick: to the circuits through the broadcaster, and to clients watching the host.</summary>
+    [Authorize(Roles = LiveHubContract.WorkerRole)]
+    public async Task PublishHostStats(HostStatsMessage message)
+    {
+        stats.Publish(message);
+        foreach (var hostId in message.HostIds)
+            await Clients.Group(LiveHubContract.HostGroup(hostId)).SendAsync(LiveHubContract.HostStats, message);
+    }
+
+    public Task WatchHost(Guid hostId) =>
+        Groups.AddToGroupAsync(Context.ConnectionId, LiveHubContract.HostGroup(hostId));
+
+    public Task UnwatchHost(Guid hostId) =>
+        Groups.RemoveFromGroupAsync(Context.ConnectionId, LiveHubContract.HostGroup(hostId));
 
     public Task WatchRollout(Guid rolloutId) =>
         Groups.AddToGroupAsync(Context.ConnectionId, LiveHubContract.RolloutGroup(rolloutId));

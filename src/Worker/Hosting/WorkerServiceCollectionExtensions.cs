@@ -3,6 +3,7 @@ using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Worker.Live;
+using DeployDeck.Worker.Monitoring;
 using DeployDeck.Worker.Rollouts;
 using DeployDeck.Worker.Webhooks;
 using Hangfire;
@@ -51,6 +52,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddOptions<RolloutOptions>().Bind(configuration.GetSection(RolloutOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
         services.AddHostedService<Heartbeat>();
+        services.AddMonitoring(configuration);
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
         services.AddSingleton<OomWatcher>();

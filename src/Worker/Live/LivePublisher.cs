@@ -19,6 +19,9 @@ public sealed class LiveOptions
 public interface ILivePublisher
 {
     Task PublishAsync(RolloutEventMessage message, CancellationToken cancellationToken);
+
+    /// <summary>One batched sample of a host; dropped (not queued) while the hub is unreachable.</summary>
+    Task PublishAsync(HostStatsMessage message, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -87,6 +90,22 @@ public sealed class SignalRLivePublisher : ILivePublisher, IHostedService, IAsyn
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _logger.LogWarning("Live push of {Kind} for rollout {RolloutId} failed: {Reason}", message.Kind, message.RolloutId, ex.Message);
+        }
+    }
+
+    public async Task PublishAsync(HostStatsMessage message, CancellationToken cancellationToken)
+    {
+        if (_connection.State != HubConnectionState.Connected)
+            return;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            await _connection.SendAsync(LiveHubContract.PublishHostStats, message, timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogDebug("Live push of host stats failed: {Reason}", ex.Message);
         }
     }
 

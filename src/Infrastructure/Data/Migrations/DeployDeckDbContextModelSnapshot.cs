@@ -139,6 +139,50 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.ToTable("hosts", (string)null);
                 });
 
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.PhaseUsageRecord", b =>
+                {
+                    b.Property<Guid>("RolloutId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("PhaseIndex")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Subject")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Service")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
+                    b.Property<DateTimeOffset>("FirstSampleAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("LastSampleAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<double?>("MaxCpuPercent")
+                        .HasColumnType("double precision");
+
+                    b.Property<long>("MemorySumBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("PeakMemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<int>("Samples")
+                        .HasColumnType("integer");
+
+                    b.HasKey("RolloutId", "PhaseIndex", "Subject", "Service");
+
+                    b.ToTable("phase_usage", (string)null);
+                });
+
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.Plan", b =>
                 {
                     b.Property<Guid>("Id")
@@ -878,6 +922,15 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.HasKey("UserId", "LoginProvider", "Name");
 
                     b.ToTable("AspNetUserTokens", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.PhaseUsageRecord", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.Rollout", null)
+                        .WithMany()
+                        .HasForeignKey("RolloutId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.PlanPhase", b =>
