@@ -28,12 +28,22 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
         var started = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
+        // The Approver comes once the sampler has recorded what the passed phase used (it flushes every few seconds).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await op.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}/usage")).EnumerateArray()
+            .Any(u => u.GetProperty("phaseIndex").GetInt32() == 0 && u.GetProperty("subject").GetString() == "Rollout"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no usage recorded for phase core:\n" + app.WorkerLog);
+            await Task.Delay(500);
+        }
+
         var password = await app.CreateUserAsync("approval-lead", "Approver");
         var page = await fixture.SignedInPageAsync("approval-lead", password);
         await page.GotoAsync($"/rollouts/{id}");
         await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "AwaitingApproval", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=evidence]")).ToContainTextAsync("exits 0: exit 0");
         await Assertions.Expect(page.Locator("[data-testid=next-phase-forecast]")).ToContainTextAsync("Next phase 'business': admitted — predicted peak", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=passed-peak]")).ToContainTextAsync("Phase 'core': its containers peaked at ");
         await Assertions.Expect(page.Locator("[data-testid=phase-step][data-phase=core]")).ToHaveAttributeAsync("data-state", "Passed");
 
         await page.Locator("[data-testid=approval-comment] input, input[data-testid=approval-comment]").First.FillAsync("db gates green");

@@ -91,6 +91,9 @@ public static class RolloutRecords
 
         var events = r.Events.OrderBy(e => e.Id).ToList();
         var forecast = r.Preflight?.Forecast?.Phases;
+        // The sampler's host peak over the rollout's phases: the same quantity admission predicted.
+        var actualPeak = await db.PhaseUsage.Where(u => u.RolloutId == r.Id && u.Subject == Domain.Monitoring.UsageSubject.Host)
+            .MaxAsync(u => (long?)u.PeakMemoryBytes, ct);
         var phases = r.Phases.OrderBy(p => p.Index).Select(p =>
         {
             var mine = events.Where(e => e.Phase == p.Name).ToList();
@@ -110,7 +113,7 @@ public static class RolloutRecords
             r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : SecretKeys.Scrub(r.Error),
             r.AcknowledgedBy, r.Acknowledgement is null ? null : SecretKeys.Scrub(r.Acknowledgement), r.AbortRequestedBy,
             r.Preflight is null ? null : $"{r.Preflight.Verdict.Overall.ToString().ToUpperInvariant()} ({r.Preflight.Verdict.Summary})",
-            forecast?.Max(f => f.PredictedPeak), ActualPeakMemoryBytes: null, r.Preflight?.Signals.MemoryTotalBytes,
+            forecast?.Max(f => f.PredictedPeak), actualPeak, r.Preflight?.Signals.MemoryTotalBytes,
             previous?.Id, previous?.Number,
             previous is null || previous.Number == r.PlanRevision.Number ? null : $"/api/plans/{r.PlanId}/revisions/compare?from={previous.Number}&to={r.PlanRevision.Number}",
             verification is null ? null : Step(verification),

@@ -121,7 +121,13 @@ public sealed partial class RolloutDetail
         try
         {
             var check = await Preflight.ForecastAsync(spec, rollout.PlanId, rollout.Host!, index, _disposed.Token);
-            return NextPhaseForecast.From(index, spec.Phases[index].Name, check);
+            var passed = spec.Phases[index - 1];
+            var usage = await db.PhaseUsage.AsNoTracking().Where(u => u.RolloutId == Id && u.PhaseIndex == index - 1).ToListAsync(_disposed.Token);
+            var peak = NextPhaseForecast.Peak(passed.Name,
+                usage.FirstOrDefault(u => u.Subject == Domain.Monitoring.UsageSubject.Rollout)?.PeakMemoryBytes,
+                usage.FirstOrDefault(u => u.Subject == Domain.Monitoring.UsageSubject.Host)?.PeakMemoryBytes,
+                passed.MemoryBudget, check.Signals.MemoryTotalBytes);
+            return NextPhaseForecast.From(index, spec.Phases[index].Name, check) with { PassedPeak = peak };
         }
         catch (Exception ex) when (ex is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException)
         {
