@@ -62,7 +62,10 @@ internal static class RolloutBench
             ours.Add(watch.Elapsed.TotalMilliseconds);
             engineTimes.Add(engineEvents.EngineTime(id));
             if (args.Contains("--verbose"))
+            {
                 PrintTimeline(rollout);
+                engineEvents.PrintGaps(id, rollout);
+            }
             foreach (var c in await app.ContainersAsync())
                 await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -153,6 +156,24 @@ internal static class RolloutBench
             }
 
             return total;
+        }
+
+        /// <summary>Per phase: from "phase.started" to the engine's first create, and from its last healthy to "phase.passed".</summary>
+        public void PrintGaps(Guid rolloutId, JsonElement rollout)
+        {
+            List<Message> mine;
+            lock (_events)
+                mine = _events.Where(e => e.Actor?.Attributes is { } a && a.TryGetValue("deploydeck.rollout", out var r) && r == rolloutId.ToString()).ToList();
+            DateTimeOffset At(long nano) => DateTimeOffset.FromUnixTimeMilliseconds(nano / 1_000_000);
+            var events = rollout.GetProperty("events").EnumerateArray().ToList();
+            foreach (var phase in mine.GroupBy(e => e.Actor!.Attributes["deploydeck.phase"]))
+            {
+                DateTimeOffset Event(string kind) => DateTimeOffset.Parse(events.First(e => e.GetProperty("kind").GetString() == kind && e.GetProperty("phase").GetString() == phase.Key).GetProperty("at").GetString()!, CultureInfo.InvariantCulture);
+                var firstCreate = At(phase.Where(e => e.Action == "create").Min(e => e.TimeNano ?? 0));
+                var lastHealthy = At(phase.Where(e => e.Action == "health_status: healthy").Max(e => e.TimeNano ?? 0));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"      {phase.Key}: started → first create {(firstCreate - Event("phase.started")).TotalMilliseconds:0} ms, engine {(lastHealthy - firstCreate).TotalMilliseconds:0} ms, last healthy → passed {(Event("phase.passed") - lastHealthy).TotalMilliseconds:0} ms"));
+            }
         }
 
         public async ValueTask DisposeAsync()

@@ -289,8 +289,12 @@ public sealed class RolloutJobs(
             {
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Creating, null, null, ct);
                 containerId = await engine.CreateAsync(new ContainerRequest(OwnershipLabels.ContainerName(rollout.Id, service.Name), service, labels), ct);
+                // Started at once, recorded after: the bookkeeping must not add to the service's start time. A crash in
+                // between leaves a container in "created", which the next run starts (below).
+                await engine.StartAsync(containerId, ct);
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Starting, containerId, null, ct);
                 await recorder.RecordAsync(rollout.Id, "service.created", $"Created {service.Image} ({Describe(service)})", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "created"));
+                await recorder.RecordAsync(rollout.Id, "service.started", "Started", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "started"));
             }
             else
             {
