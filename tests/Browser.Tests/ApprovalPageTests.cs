@@ -21,12 +21,27 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
             Gates = [new GateSpec { Kind = GateKind.Exec, Command = ["/bin/sh", "-c", "true"] }],
         };
         var planId = await app.SeedPlanAsync("approve-me", new PlanSpec([
-            new PhaseSpec { Name = "core", Promotion = PromotionMode.NeedsApproval, Services = [Probe("db")] },
+            // A soak long enough for the sampler to see the phase (it samples every second).
+            new PhaseSpec { Name = "core", Promotion = PromotionMode.NeedsApproval, Soak = TimeSpan.FromSeconds(5), Services = [Probe("db")] },
             new PhaseSpec { Name = "business", Services = [Probe("auth")] },
         ]));
         using var op = app.CreateClient(await app.TokenAsync("approval-op", await app.CreateUserAsync("approval-op", "Operator")));
         var started = await op.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await app.HostIdAsync() });
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        try
+        {
+            await ApproveInTheBrowserAsync(op, id);
+        }
+        finally
+        {
+            // The browser tests share one host: a rollout left waiting would make the next tests' starts 409.
+            await op.PostAsJsonAsync($"/api/rollouts/{id}/abort", new { reason = "test cleanup" });
+        }
+    }
+
+    private async Task ApproveInTheBrowserAsync(HttpClient op, Guid id)
+    {
+        var app = fixture.App;
 
         // The Approver comes once the sampler has recorded what the passed phase used (it flushes every few seconds).
         var deadline = DateTime.UtcNow.AddSeconds(60);
