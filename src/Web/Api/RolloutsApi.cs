@@ -52,23 +52,23 @@ public static class RolloutsApi
 
         rollouts.MapPost("/{id:guid}/abort", async Task<Results<Accepted<RolloutView>, ProblemHttpResult>> (
             Guid id, AbortRequest? request, RolloutAborts aborts, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
-        {
-            var refusal = await aborts.AbortAsync(id, user, request?.Reason, ct);
-            if (refusal is not null)
-                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            return TypedResults.Accepted($"/api/rollouts/{id}", (await RolloutQueries.GetAsync(db, id, ct))!);
-        }).RequireAuthorization(Auth.Policies.Operate);
+            await AcceptedAsync(id, await aborts.AbortAsync(id, user, request?.Reason, ct), dbFactory, ct))
+            .RequireAuthorization(Auth.Policies.Operate);
 
         rollouts.MapPost("/{id:guid}/resume", async Task<Results<Accepted<RolloutView>, ProblemHttpResult>> (
             Guid id, ResumeRequest? request, RolloutResumes resumes, IDbContextFactory<DeployDeckDbContext> dbFactory, ClaimsPrincipal user, CancellationToken ct) =>
-        {
-            var refusal = await resumes.ResumeAsync(id, user, request?.Reason, ct);
-            if (refusal is not null)
-                return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            return TypedResults.Accepted($"/api/rollouts/{id}", (await RolloutQueries.GetAsync(db, id, ct))!);
-        }).RequireAuthorization(Auth.Policies.Operate);
+            await AcceptedAsync(id, await resumes.ResumeAsync(id, user, request?.Reason, ct), dbFactory, ct))
+            .RequireAuthorization(Auth.Policies.Operate);
         return api;
+    }
+
+    /// <summary>An operator's decision, taken or refused: the rollout as it is now, or the refusal as a problem.</summary>
+    private static async Task<Results<Accepted<RolloutView>, ProblemHttpResult>> AcceptedAsync(
+        Guid id, LaunchRefusal? refusal, IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct)
+    {
+        if (refusal is not null)
+            return ApiResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return TypedResults.Accepted($"/api/rollouts/{id}", (await RolloutQueries.GetAsync(db, id, ct))!);
     }
 }

@@ -573,9 +573,6 @@ public sealed class RolloutJobs(
         return all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != rollout.Id.ToString()).ToList();
     }
 
-    private async Task<List<ContainerSummary>> PreviousAsync(Rollout rollout, string service, CancellationToken ct) =>
-        (await PreviousAsync(rollout, ct)).Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Service) == service).ToList();
-
     /// <summary>The rollout succeeded: the previous versions it kept for a rollback go.</summary>
     private async Task RemoveRetiredAsync(Rollout rollout, PlanSpec plan, CancellationToken ct)
     {
@@ -600,9 +597,11 @@ public sealed class RolloutJobs(
         var problems = new List<string>();
         var restored = 0;
         // A one-shot (a migration) ran to completion: starting its previous container would run it again.
+        var all = await PreviousAsync(rollout, ct);
         foreach (var service in phase.Services.Where(s => !plan.IsOneShot(s.Name)))
         {
-            var previous = (await PreviousAsync(rollout, service.Name, ct)).OrderByDescending(c => c.Name, StringComparer.Ordinal).ToList();
+            var previous = all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Service) == service.Name)
+                .OrderByDescending(c => c.Name, StringComparer.Ordinal).ToList();
             var candidates = new List<ContainerObservation>();
             foreach (var c in previous)
             {
