@@ -45,16 +45,21 @@ public interface IContainerEngine
     /// The engine's OOM events of containers carrying all of the given labels, between two moments. They include OOM
     /// kills of a child process, after which the container keeps running and inspect shows nothing.
     /// </summary>
-    Task<IReadOnlyList<OomEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ContainerEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Streams OOM events of containers carrying all of the given labels as they happen, until cancelled. The engine
-    /// keeps only its last 256 events for a later query, and health checks alone can fill that in seconds.
+    /// Streams the events that change what a rollout waits for — start, die, OOM, health status — of containers carrying
+    /// all of the given labels, as they happen, until cancelled. The engine keeps only its last 256 events for a later
+    /// query, and health checks alone can fill that in seconds.
     /// </summary>
-    Task WatchOomAsync(IReadOnlyDictionary<string, string> labels, Action<OomEvent> onEvent, CancellationToken cancellationToken);
+    Task WatchAsync(IReadOnlyDictionary<string, string> labels, Action<ContainerEvent> onEvent, CancellationToken cancellationToken);
 }
 
-public sealed record OomEvent(string ContainerId, string ContainerName, DateTimeOffset At, IReadOnlyDictionary<string, string> Labels);
+/// <param name="Action">The engine's word for it: "start", "die", "oom", "health_status: healthy"…</param>
+public sealed record ContainerEvent(string ContainerId, string ContainerName, string Action, DateTimeOffset At, IReadOnlyDictionary<string, string> Labels)
+{
+    public bool IsOom => Action == "oom";
+}
 
 /// <param name="Name">The container name on the engine.</param>
 /// <param name="Labels">DeployDeck's ownership labels plus the service's own.</param>

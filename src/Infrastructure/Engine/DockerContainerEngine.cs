@@ -179,40 +179,42 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         }
     }
 
-    public async Task<IReadOnlyList<OomEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ContainerEvent>> OomEventsAsync(IReadOnlyDictionary<string, string> labels, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         // With an end in the past or now, the engine replays its event log and closes the stream: no open stream to leak.
         using var cts = Timeout(cancellationToken);
-        var found = new List<OomEvent>();
+        var found = new List<ContainerEvent>();
         await client.System.MonitorEventsAsync(new ContainerEventsParameters
         {
             Since = since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             Until = Math.Max(until.ToUnixTimeSeconds(), since.ToUnixTimeSeconds()).ToString(CultureInfo.InvariantCulture),
-            Filters = OomFilters(labels),
-        }, new Collect<Message>(m => found.Add(ToOomEvent(m))), cts.Token);
+            Filters = EventFilters(labels, "oom"),
+        }, new Collect<Message>(m => found.Add(ToEvent(m))), cts.Token);
         return found.Where(e => e.At >= since.AddSeconds(-1)).ToList();
     }
 
-    public Task WatchOomAsync(IReadOnlyDictionary<string, string> labels, Action<OomEvent> onEvent, CancellationToken cancellationToken) =>
-        client.System.MonitorEventsAsync(new ContainerEventsParameters { Filters = OomFilters(labels) }, new Collect<Message>(m => onEvent(ToOomEvent(m))), cancellationToken);
+    // "health_status" without a colon makes the engine match the event by prefix ("health_status: healthy").
+    public Task WatchAsync(IReadOnlyDictionary<string, string> labels, Action<ContainerEvent> onEvent, CancellationToken cancellationToken) =>
+        client.System.MonitorEventsAsync(new ContainerEventsParameters { Filters = EventFilters(labels, "start", "die", "oom", "health_status") },
+            new Collect<Message>(m => onEvent(ToEvent(m))), cancellationToken);
 
-    private static Dictionary<string, IDictionary<string, bool>> OomFilters(IReadOnlyDictionary<string, string> labels)
+    private static Dictionary<string, IDictionary<string, bool>> EventFilters(IReadOnlyDictionary<string, string> labels, params string[] actions)
     {
         var filters = new Dictionary<string, IDictionary<string, bool>>
         {
             ["type"] = new Dictionary<string, bool> { ["container"] = true },
-            ["event"] = new Dictionary<string, bool> { ["oom"] = true },
+            ["event"] = actions.ToDictionary(a => a, _ => true),
         };
         if (labels.Count > 0)
             filters["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true);
         return filters;
     }
 
-    private static OomEvent ToOomEvent(Message m)
+    private static ContainerEvent ToEvent(Message m)
     {
         var attributes = new Dictionary<string, string>(m.Actor?.Attributes ?? new Dictionary<string, string>());
         var at = m.TimeNano is { } nano and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(nano / 1_000_000) : DateTimeOffset.FromUnixTimeSeconds(m.Time ?? 0);
-        return new OomEvent(m.Actor?.ID ?? "", attributes.GetValueOrDefault("name") ?? "", at, attributes);
+        return new ContainerEvent(m.Actor?.ID ?? "", attributes.GetValueOrDefault("name") ?? "", m.Action ?? "", at, attributes);
     }
 
     internal static CreateContainerParameters ToParameters(ContainerRequest request)

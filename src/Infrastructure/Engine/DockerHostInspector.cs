@@ -74,9 +74,10 @@ public sealed class DockerHostInspector(
         var watch = Stopwatch.StartNew();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(_timeout);
+        var listed = client.Containers.ListContainersAsync(new ContainersListParameters { All = false }, cts.Token);
         var info = await client.System.GetSystemInfoAsync(cts.Token);
+        var running = await listed;
         var notes = new List<string>();
-        var running = await client.Containers.ListContainersAsync(new ContainersListParameters { All = false }, cts.Token);
 
         string? output = null;
         var local = options.Value.Method != HostCheckMethod.Probe && docker.Value.Endpoint.StartsWith("unix://", StringComparison.Ordinal)

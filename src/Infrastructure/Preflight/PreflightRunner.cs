@@ -16,9 +16,10 @@ public sealed class PreflightRunner(IHostInspector inspector)
 
     public async Task<PreflightResult> ForecastAsync(PlanSpec plan, Guid planId, DockerHost host, int fromPhase, CancellationToken ct)
     {
+        var imagesRead = inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct); // independent of the host's figures
         var check = await CheckAsync(host, ct);
         var previous = await inspector.PlanMemoryAsync(planId, check.Signals, ct);
-        var images = await inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct);
+        var images = await imagesRead;
         return check with { Forecast = Admission.Predict(plan, check.Signals, check.Thresholds, previous, images, fromPhase) };
     }
 }

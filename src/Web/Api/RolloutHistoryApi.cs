@@ -2,6 +2,7 @@ using System.Text.Json;
 using DeployDeck.Domain.History;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Web.Live;
 using DeployDeck.Web.Rollouts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -14,7 +15,8 @@ public static class RolloutHistoryApi
     /// <summary>The longest a long-poll holds a request: under common proxy and CI step timeouts.</summary>
     public const int MaxWaitSeconds = 120;
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    /// <summary>How often a long-poll reads the rollout again when no event woke it (the Worker may not be connected to the hub).</summary>
+    private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(2);
 
     public static RouteGroupBuilder MapRolloutHistoryApi(this RouteGroupBuilder api)
     {
@@ -48,7 +50,7 @@ public static class RolloutHistoryApi
         });
 
         rollouts.MapGet("/{id:guid}", async Task<Results<Ok<RolloutView>, ProblemHttpResult, ValidationProblem>> (
-            Guid id, HttpRequest request, IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, CancellationToken ct) =>
+            Guid id, HttpRequest request, IDbContextFactory<DeployDeckDbContext> dbFactory, RolloutBroadcaster live, TimeProvider clock, CancellationToken ct) =>
         {
             var wait = 0;
             if (request.Query.TryGetValue("wait", out var waitText)
@@ -60,6 +62,8 @@ public static class RolloutHistoryApi
             }
 
             var deadline = clock.GetUtcNow().AddSeconds(wait);
+            // The Worker's events wake the wait as they reach the hub; the database stays the answer.
+            using var events = live.WaitFor(id);
             while (true)
             {
                 RolloutView? view;
@@ -70,7 +74,8 @@ public static class RolloutHistoryApi
                 if (IsFinal(view.State) || clock.GetUtcNow() >= deadline)
                     return TypedResults.Ok(view);
                 // ct is the request's: a client that gives up ends the wait at once.
-                await Task.Delay(PollInterval, clock, ct);
+                var left = deadline - clock.GetUtcNow();
+                await events.NextAsync(left < Recheck ? left : Recheck, ct);
             }
         });
 

@@ -55,8 +55,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddMonitoring(configuration);
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
-        services.AddSingleton<OomWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<OomWatcher>());
+        services.AddSingleton<ContainerWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
         services.AddWebhooks(configuration);
 

@@ -1,4 +1,5 @@
 using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Domain.Units;
@@ -20,7 +21,7 @@ public sealed class RolloutJobs(
     IContainerEngine engine,
     PreflightRunner preflight,
     GateRunner gates,
-    OomWatcher ooms,
+    ContainerWatch watch,
     RolloutRecorder recorder,
     IConfiguration configuration,
     IOptions<RolloutOptions> options,
@@ -56,22 +57,22 @@ public sealed class RolloutJobs(
 
     private async Task DriveLockedAsync(Guid rolloutId, CancellationToken ct)
     {
+        PlanSpec? revision = null; // a rollout's revision never changes: read once
         while (true)
         {
             Rollout? rollout;
             PlanSpec plan;
             await using (var db = await dbFactory.CreateDbContextAsync(ct))
             {
-                rollout = await db.Rollouts.AsNoTracking()
-                    .Include(r => r.PlanRevision)
-                    .FirstOrDefaultAsync(r => r.Id == rolloutId, ct);
+                var rollouts = revision is null ? db.Rollouts.AsNoTracking().Include(r => r.PlanRevision) : db.Rollouts.AsNoTracking();
+                rollout = await rollouts.FirstOrDefaultAsync(r => r.Id == rolloutId, ct);
                 if (rollout is null)
                 {
                     logger.LogWarning("Rollout {RolloutId} does not exist", rolloutId);
                     return;
                 }
 
-                plan = rollout.PlanRevision!.ToSpec();
+                plan = revision ??= rollout.PlanRevision!.ToSpec();
             }
 
             if (rollout.AbortRequestedBy is not null && !RolloutStateMachine.IsFinal(rollout.State) && rollout.State != RolloutState.RollingBack)
@@ -107,7 +108,11 @@ public sealed class RolloutJobs(
         var phase = plan.Phases[index];
         var run = new PhaseRun(index, await AttemptAsync(rollout.Id, phase.Name, ct), time.GetUtcNow());
         await ClearEarlierAttemptsAsync(rollout, phase, run, ct);
-        if (await AdmitAsync(rollout, plan, run, ct) is { } refused)
+        // What a run before a crash already created of this attempt, for the whole phase in one call.
+        var created = (await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct))
+            .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt && c.Labels.ContainsKey(OwnershipLabels.Service))
+            .ToLookup(c => c.Labels[OwnershipLabels.Service], StringComparer.Ordinal);
+        if (created.Count == 0 && await AdmitAsync(rollout, plan, run, ct) is { } refused) // resuming a phase already admitted: its containers are on the host
         {
             await recorder.RecordAsync(rollout.Id, "phase.failed", $"Phase '{phase.Name}' refused by admission: {refused}", ct,
                 phase: phase.Name, key: run.Key("failed"), change: db => ToPhaseStateAsync(db, rollout.Id, index, PhaseState.Failed));
@@ -127,7 +132,7 @@ public sealed class RolloutJobs(
         string? failure;
         try
         {
-            failure = await DeployPhaseAsync(rollout, plan, phase, run, phaseTime.Token);
+            failure = await DeployPhaseAsync(rollout, plan, phase, run, created, phaseTime.Token);
             if (failure is null && phase.Soak > TimeSpan.Zero)
                 failure = await SoakAsync(rollout, plan, phase, run, phaseTime.Token);
         }
@@ -158,7 +163,8 @@ public sealed class RolloutJobs(
     }
 
     /// <returns>Null when every service of the phase is ready and passed its gates; otherwise the first failure.</returns>
-    private async Task<string?> DeployPhaseAsync(Rollout rollout, PlanSpec plan, PhaseSpec phase, PhaseRun run, CancellationToken ct)
+    /// <param name="existing">The phase's containers of this attempt by service, created by a run before a crash.</param>
+    private async Task<string?> DeployPhaseAsync(Rollout rollout, PlanSpec plan, PhaseSpec phase, PhaseRun run, ILookup<string, ContainerSummary> existing, CancellationToken ct)
     {
         using var gate = new SemaphoreSlim(_options.MaxParallelStarts);
         foreach (var wave in StartOrder.Waves(phase))
@@ -168,7 +174,7 @@ public sealed class RolloutJobs(
                 await gate.WaitAsync(ct);
                 try
                 {
-                    return await DeployServiceAsync(rollout, phase, service, run, plan.IsOneShot(service.Name), ct);
+                    return await DeployServiceAsync(rollout, phase, service, existing[service.Name].FirstOrDefault(), run, plan.IsOneShot(service.Name), ct);
                 }
                 finally
                 {
@@ -220,9 +226,15 @@ public sealed class RolloutJobs(
     {
         var index = run.Index;
         var phase = plan.Phases[index];
-        var started = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Phase] = phase.Name }, ct);
-        if (started.Any(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt))
-            return null; // resuming a phase already admitted: its new containers are on the host now
+        // The launcher checked the host and admitted every phase a moment ago: the first phase goes on that check
+        // while it is fresh; a job that waited (no Worker running) checks again, as every later phase does.
+        var age = time.GetUtcNow() - (rollout.Preflight?.Signals.MeasuredAt ?? DateTimeOffset.MinValue);
+        if (index == 0 && run.Attempt == 1 && rollout.Preflight is { Forecast: not null, Refusal: null } launch && age <= _options.LaunchCheckFreshFor)
+        {
+            await recorder.RecordAsync(rollout.Id, "phase.admitted", $"{Admitted(launch, phase)} (the launch check, {age.TotalSeconds:0.0} s ago)", ct,
+                phase: phase.Name, key: run.Key("admission"));
+            return null;
+        }
 
         DockerHost? host;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
@@ -231,17 +243,21 @@ public sealed class RolloutJobs(
             return "the host was deleted";
 
         var check = await preflight.ForecastAsync(plan, rollout.PlanId, host, index, ct);
-        var forecast = check.Forecast!.Phases.FirstOrDefault(p => p.Phase == phase.Name);
         if (check.Refusal is { } refusal)
         {
             await recorder.RecordAsync(rollout.Id, "phase.admission-refused", Capitalise(refusal), ct, phase: phase.Name, key: run.Key("admission"));
             return refusal;
         }
 
-        var peak = forecast?.PredictedPeak is { } p ? $"predicted peak {new MemorySize(p)} of {new MemorySize(check.Signals.MemoryTotalBytes)} (keeping {check.Thresholds.KeepFreePercent:0.#} % free)" : "host memory unknown";
-        await recorder.RecordAsync(rollout.Id, "phase.admitted", $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}); {peak}", ct,
-            phase: phase.Name, key: run.Key("admission"));
+        await recorder.RecordAsync(rollout.Id, "phase.admitted", Admitted(check, phase), ct, phase: phase.Name, key: run.Key("admission"));
         return null;
+    }
+
+    private static string Admitted(PreflightResult check, PhaseSpec phase)
+    {
+        var forecast = check.Forecast?.Phases.FirstOrDefault(p => p.Phase == phase.Name);
+        var peak = forecast?.PredictedPeak is { } p ? $"predicted peak {new MemorySize(p)} of {new MemorySize(check.Signals.MemoryTotalBytes)} (keeping {check.Thresholds.KeepFreePercent:0.#} % free)" : "host memory unknown";
+        return $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}); {peak}";
     }
 
     private async Task<bool> PromoteAsync(Guid rolloutId, PlanSpec plan, int index, CancellationToken ct)
@@ -272,7 +288,8 @@ public sealed class RolloutJobs(
 
     /// <returns>Null when the service is ready; otherwise why it failed.</returns>
     /// <param name="oneShot">The service runs to completion (others wait for it with service_completed_successfully): ready means exited 0.</param>
-    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, PhaseRun run, bool oneShot, CancellationToken ct)
+    /// <param name="existing">The service's container of this attempt, created by a run before a crash; null when there is none yet.</param>
+    private async Task<string?> DeployServiceAsync(Rollout rollout, PhaseSpec phase, ServiceSpec service, ContainerSummary? existing, PhaseRun run, bool oneShot, CancellationToken ct)
     {
         try
         {
@@ -280,12 +297,9 @@ public sealed class RolloutJobs(
             foreach (var (key, value) in OwnershipLabels.For(rollout.Id, rollout.PlanId, phase.Name, service.Name, rollout.PlanRevisionId))
                 labels[key] = value;
             labels[OwnershipLabels.Attempt] = run.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var existing = (await engine.ListAsync(
-                new Dictionary<string, string> { [OwnershipLabels.Rollout] = rollout.Id.ToString(), [OwnershipLabels.Service] = service.Name }, ct))
-                .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt).ToList();
 
             string containerId;
-            if (existing.Count == 0)
+            if (existing is null)
             {
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Creating, null, null, ct);
                 containerId = await engine.CreateAsync(new ContainerRequest(OwnershipLabels.ContainerName(rollout.Id, service.Name), service, labels), ct);
@@ -298,10 +312,11 @@ public sealed class RolloutJobs(
             }
             else
             {
-                containerId = existing[0].Id;
+                containerId = existing.Id;
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Starting, containerId, null, ct);
             }
 
+            using var changes = watch.Follow(containerId);
             var observed = await engine.InspectAsync(containerId, ct);
             if (observed is { Status: "created" })
             {
@@ -339,7 +354,7 @@ public sealed class RolloutJobs(
                 if (time.GetUtcNow() - began > deadline)
                     return await ServiceFailedAsync(rollout.Id, phase, service, run, $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})", ct);
 
-                await Task.Delay(_options.PollInterval, time, ct);
+                await changes.NextAsync(_options.PollInterval, ct);
                 observed = await engine.InspectAsync(containerId, ct);
             }
         }
@@ -449,7 +464,7 @@ public sealed class RolloutJobs(
     /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>
     private async Task<string?> OomSinceAsync(Guid rolloutId, string containerId, DateTimeOffset since, CancellationToken ct)
     {
-        var events = await ooms.SinceAsync(rolloutId, containerId, since, ct);
+        var events = await watch.OomsSinceAsync(rolloutId, containerId, since, ct);
         return events.Count == 0 ? null
             : $"the engine reported {events.Count} OOM kill(s) in the container (first at {events[0].At:HH:mm:ss}), though it kept running";
     }
@@ -618,10 +633,11 @@ public sealed class RolloutJobs(
             var spec = await PreviousSpecAsync(previous.First(c => c.Id == latest.Id), service.Name, ct) ?? service;
             var began = time.GetUtcNow();
             var deadline = (spec.HealthCheck?.Deadline ?? _options.StartDeadline) + _options.DeadlineGrace;
+            using var changes = watch.Follow(latest.Id);
             ReadinessVerdict verdict;
             do
             {
-                await Task.Delay(_options.PollInterval, time, ct);
+                await changes.NextAsync(_options.PollInterval, ct);
                 verdict = ServiceReadiness.Evaluate(spec, await engine.InspectAsync(latest.Id, ct), time.GetUtcNow() - began);
             }
             while (verdict.Readiness == Readiness.Waiting && time.GetUtcNow() - began < deadline);
@@ -699,14 +715,14 @@ public sealed class RolloutJobs(
     private async Task SetServiceStateAsync(Guid rolloutId, string name, ServiceState state, string? containerId, string? detail, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var service = await db.RolloutServices.FirstOrDefaultAsync(s => s.RolloutId == rolloutId && s.Name == name, ct);
-        if (service is null)
-            return;
-        service.State = state;
-        service.ContainerId = containerId ?? service.ContainerId;
-        service.Detail = detail;
-        service.UpdatedAt = time.GetUtcNow();
-        await db.SaveChangesAsync(ct);
+        var now = time.GetUtcNow();
+        await db.RolloutServices
+            .Where(s => s.RolloutId == rolloutId && s.Name == name)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(s => s.State, state)
+                .SetProperty(s => s.ContainerId, s => containerId ?? s.ContainerId)
+                .SetProperty(s => s.Detail, detail)
+                .SetProperty(s => s.UpdatedAt, now), ct);
     }
 
     private static string Describe(ServiceSpec s) =>

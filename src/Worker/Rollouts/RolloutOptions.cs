@@ -6,9 +6,12 @@ public sealed class RolloutOptions
 {
     public const string Section = "Rollouts";
 
-    /// <summary>How often a waiting service is inspected.</summary>
+    /// <summary>
+    /// How often a waiting service is inspected when the engine reports nothing: its start, exit and health events
+    /// wake the wait at once; this only covers an event stream that dropped.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a service without a health check may take to be running.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
@@ -29,6 +32,13 @@ public sealed class RolloutOptions
     /// <summary>The longest any phase may take, whatever its services' own deadlines add up to.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan PhaseDeadlineCap { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// How old the launcher's host check may be for the first phase to go on it instead of checking again; every later
+    /// phase is always checked again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan LaunchCheckFreshFor { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How often a soaking phase's containers and gates are checked.</summary>
     public TimeSpan SoakCheckInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -1,3 +1,4 @@
+using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Live;
 using DeployDeck.Worker.Live;
@@ -20,8 +21,7 @@ public sealed class RolloutRecorder(
     {
         message = Domain.Plans.SecretKeys.Scrub(message); // engine errors can quote a credential: never stored, logged or pushed
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (key is not null && await db.RolloutEvents.AnyAsync(e => e.RolloutId == rolloutId && e.Key == key, cancellationToken))
-            return;
+        // A step recorded before (a run after a crash) is refused by the unique key, and its change rolled back with it.
         if (change is not null)
             await change(db);
 
@@ -47,13 +47,17 @@ public sealed class RolloutRecorder(
 
         logger.LogInformation("Rollout {RolloutId} {Kind} {Phase} {Service}: {Message}", rolloutId, kind, phase, service, message);
 
-        var state = await db.Rollouts.Where(r => r.Id == rolloutId).Select(r => r.State).FirstAsync(cancellationToken);
-        var phaseState = phase is null ? null
-            : (await db.RolloutPhases.Where(p => p.RolloutId == rolloutId && p.Name == phase).Select(p => (object?)p.State).FirstOrDefaultAsync(cancellationToken))?.ToString();
-        var serviceState = service is null ? null
-            : (await db.RolloutServices.Where(s => s.RolloutId == rolloutId && s.Name == service).Select(s => (object?)s.State).FirstOrDefaultAsync(cancellationToken))?.ToString();
+        // The states the browser shows next to the step, in one round trip.
+        var states = await db.Rollouts.Where(r => r.Id == rolloutId)
+            .Select(r => new
+            {
+                r.State,
+                Phase = db.RolloutPhases.Where(p => p.RolloutId == rolloutId && p.Name == phase).Select(p => (PhaseState?)p.State).FirstOrDefault(),
+                Service = db.RolloutServices.Where(s => s.RolloutId == rolloutId && s.Name == service).Select(s => (ServiceState?)s.State).FirstOrDefault(),
+            })
+            .FirstAsync(cancellationToken);
         await live.PublishAsync(
-            new RolloutEventMessage(rolloutId, recorded.Id, recorded.At, kind, phase, service, message, state.ToString(), phaseState, serviceState),
+            new RolloutEventMessage(rolloutId, recorded.Id, recorded.At, kind, phase, service, message, states.State.ToString(), states.Phase?.ToString(), states.Service?.ToString()),
             cancellationToken);
     }
 }

@@ -126,6 +126,42 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_event_watch_reports_start_health_and_exit_of_the_labelled_containers_only()
+    {
+        var watched = Guid.NewGuid().ToString("N");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<ContainerEvent>();
+        using var stop = new CancellationTokenSource();
+        var watching = _engine.WatchAsync(new Dictionary<string, string> { ["deploydeck.test.watch"] = watched }, seen.Enqueue, stop.Token);
+        await Task.Delay(500); // the stream is open before anything happens
+
+        var labels = new Dictionary<string, string> { ["deploydeck.test"] = "true", ["deploydeck.test.watch"] = watched };
+        var spec = Probe("watched") with
+        {
+            Environment = new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "3", ["PROBE_EXIT_CODE"] = "4" },
+            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 10, TimeSpan.Zero),
+        };
+        var id = await _engine.CreateAsync(new ContainerRequest($"dd-test-watched-{watched[..8]}", spec, labels), CancellationToken.None);
+        _created.Add(id);
+        await _engine.StartAsync(id, CancellationToken.None);
+        var other = await CreateAsync(Probe("unwatched") with { Environment = new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "1" } });
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!seen.Any(e => e.Action == "die") && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        await stop.CancelAsync();
+        await watching.ContinueWith(_ => { }, TaskScheduler.Default); // ends with the token, one way or another
+
+        var actions = seen.Select(e => e.Action).ToList();
+        Assert.All(seen, e => Assert.Equal(id, e.ContainerId));
+        Assert.DoesNotContain(seen, e => e.ContainerId == other);
+        Assert.Equal("start", actions[0]);
+        Assert.Contains("health_status: healthy", actions);
+        Assert.Equal("die", actions[^1]);
+        Assert.Equal("4", seen.Last().Labels["exitCode"]);
+        Assert.False(seen.Last().IsOom);
+    }
+
+    [Fact]
     public async Task List_finds_by_labels_and_a_removed_container_inspects_as_null_and_removes_again_quietly()
     {
         var id = await CreateAsync(Probe("gone"), start: false);

@@ -8,8 +8,6 @@ namespace DeployDeck.Integration.Tests.Rollouts;
 
 public sealed class ApprovalTests() : AppPerClass(new Dictionary<string, string> { ["Approvals__FourEyes"] = "true" })
 {
-
-
     [Fact]
     public async Task Fifty_simultaneous_approvals_promote_exactly_once_and_the_starter_cannot_approve()
     {
@@ -51,5 +49,13 @@ public sealed class ApprovalTests() : AppPerClass(new Dictionary<string, string>
         Assert.Equal("approver approved the promotion to 'business': gates green, soak clean", approval.GetProperty("message").GetString());
         Assert.Equal(1L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'rollout.approved'"));
         Assert.Single(final.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "phase.started" && e.GetProperty("phase").GetString() == "business");
+
+        // The first phase went on the launcher's host check of a moment before; the next one, after a wait for a
+        // person, measured the host again.
+        var admitted = final.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("kind").GetString() == "phase.admitted")
+            .ToDictionary(e => e.GetProperty("phase").GetString()!, e => e.GetProperty("message").GetString()!);
+        Assert.Contains("(the launch check, ", admitted["core"], StringComparison.Ordinal);
+        Assert.DoesNotContain("launch check", admitted["business"], StringComparison.Ordinal);
+        Assert.Matches("^Host (GREEN|YELLOW) ", admitted["business"]);
     }
 }
