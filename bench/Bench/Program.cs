@@ -11,7 +11,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Bench preflight [--containers N] [--runs N] | rollout [--runs N] [--verbose] | history [--rollouts N] [--runs N]");
+    Console.Error.WriteLine("usage: Bench preflight [--containers N] [--runs N] | rollout [--runs N] [--warmup N] [--verbose [--every-step]] | history [--rollouts N] [--runs N]");
     Console.Error.WriteLine("       Bench monitoring [--containers 40] [--tabs 5] [--seconds 300] [--idle-seconds 60]");
     return 2;
 }

@@ -26,7 +26,8 @@ internal static class RolloutBench
     public static async Task<int> RunAsync(string[] args)
     {
         var runs = PreflightBench.Option(args, "--runs", 3);
-        Console.WriteLine($"rollout benchmark: {Phases * PerPhase} probe services with health checks (interval 1 s) in {Phases} phases, soak 0, automatic promotion; {runs} runs each");
+        var warmups = PreflightBench.Option(args, "--warmup", 1);
+        Console.WriteLine($"rollout benchmark: {Phases * PerPhase} probe services with health checks (interval 1 s) in {Phases} phases, soak 0, automatic promotion; {runs} runs each after {warmups} warm-up run(s)");
         await using var app = await DeployDeckApp.StartAsync();
         using var admin = app.CreateClient(await app.AdminTokenAsync());
         var hostId = await app.HostIdAsync();
@@ -35,12 +36,14 @@ internal static class RolloutBench
         var ours = new List<double>();
         var engineTimes = new List<double>();
         var baseline = new List<double>();
-        for (var run = 0; run < runs; run++)
+        // Warm-up runs (not counted) take the one-time costs of a server that just started — JIT compilation of every
+        // step's code, EF Core's first queries, connection pools — which a long-running DeployDeck has paid long before.
+        for (var run = -warmups; run < runs; run++)
         {
             // Alternate, so that neither side always runs on a warmer engine.
-            baseline.Add(await ComposeAsync(docker, run));
+            var compose = await ComposeAsync(docker, run + warmups);
 
-            var planId = await app.SeedPlanAsync($"bench-{run}", Plan());
+            var planId = await app.SeedPlanAsync($"bench-{run + warmups}", Plan());
             // The engine keeps only its last 256 events for later queries: health checks flood that, so listen live.
             await using var engineEvents = EngineEvents.Listen(docker);
             var watch = Stopwatch.StartNew();
@@ -48,26 +51,33 @@ internal static class RolloutBench
             if (!started.IsSuccessStatusCode)
                 throw new InvalidOperationException($"rollout refused: {await started.Content.ReadAsStringAsync()}");
             var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+            // The long-poll a CI step uses: it answers when the Worker's last event reaches Web.
             JsonElement rollout;
             do
-            {
-                await Task.Delay(50);
-                rollout = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}");
-            }
+                rollout = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}?wait=25");
             while (rollout.GetProperty("state").GetString() is not ("Succeeded" or "Failed" or "RolledBack" or "Aborted"));
             watch.Stop();
             await engineEvents.StopAsync();
             if (rollout.GetProperty("state").GetString() != "Succeeded")
                 throw new InvalidOperationException($"rollout {id} ended {rollout.GetProperty("state")}:\n{app.WorkerLog}");
+            foreach (var c in await app.ContainersAsync())
+                await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+            if (run < 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  warm-up: DeployDeck {watch.Elapsed.TotalSeconds:0.00} s (engine time {engineEvents.EngineTime(id) / 1000:0.00} s), docker-compose {compose / 1000:0.00} s — not counted"));
+                continue;
+            }
+
+            baseline.Add(compose);
             ours.Add(watch.Elapsed.TotalMilliseconds);
             engineTimes.Add(engineEvents.EngineTime(id));
             if (args.Contains("--verbose"))
             {
-                PrintTimeline(rollout);
+                PrintTimeline(rollout, every: args.Contains("--every-step"));
                 engineEvents.PrintGaps(id, rollout);
             }
-            foreach (var c in await app.ContainersAsync())
-                await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  run {run + 1}: DeployDeck {ours[^1] / 1000:0.00} s (engine time {engineTimes[^1] / 1000:0.00} s), docker-compose {baseline[^1] / 1000:0.00} s"));
         }
@@ -100,14 +110,14 @@ internal static class RolloutBench
         Services = Enumerable.Range(0, PerPhase).Select(i => Probe($"s{p + 1}-{i + 1}")).ToList(),
     }).ToList());
 
-    private static void PrintTimeline(JsonElement rollout)
+    private static void PrintTimeline(JsonElement rollout, bool every)
     {
         var events = rollout.GetProperty("events").EnumerateArray().ToList();
         var t0 = DateTimeOffset.Parse(rollout.GetProperty("createdAt").GetString()!, CultureInfo.InvariantCulture);
-        foreach (var e in events.Where(e => e.GetProperty("kind").GetString() is "rollout.started" or "phase.admitted" or "phase.started" or "phase.passed" or "rollout.succeeded"))
+        foreach (var e in events.Where(e => every || e.GetProperty("kind").GetString() is "rollout.started" or "phase.admitted" or "phase.started" or "phase.passed" or "rollout.succeeded"))
         {
             var at = DateTimeOffset.Parse(e.GetProperty("at").GetString()!, CultureInfo.InvariantCulture);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      +{(at - t0).TotalSeconds,6:0.00} s  {e.GetProperty("kind").GetString()} {e.GetProperty("phase").GetString()}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      +{(at - t0).TotalSeconds,6:0.00} s  {e.GetProperty("kind").GetString()} {e.GetProperty("phase").GetString()} {e.GetProperty("service").GetString()}"));
         }
     }
 
