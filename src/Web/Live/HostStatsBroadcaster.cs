@@ -18,6 +18,9 @@ public sealed class LiveStatsOptions
 
     /// <summary>Points drawn per chart line: a 15-minute window at 1 Hz is thinned to this many (every n-th point, the latest kept).</summary>
     public int MaxChartPoints { get; set; } = 120;
+
+    /// <summary>How often a chart is redrawn while the figures and bars around it follow every render.</summary>
+    public TimeSpan ChartRedraw { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
