@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using DeployDeck.Domain.Monitoring;
 
 namespace DeployDeck.Infrastructure.Monitoring;
@@ -87,15 +89,37 @@ public sealed class CgroupReader
 
     private static string? FirstExisting(params string[] dirs) => dirs.FirstOrDefault(Directory.Exists);
 
+    // Read with one pooled buffer: ~8 files per container and second, and File.ReadAllText's stream and reader buffers
+    // made the sampler allocate ~90 KB per container per tick (a larger heap for the GC to keep on a small host).
     private static string? ReadFile(string dir, string name)
     {
+        var buffer = ArrayPool<byte>.Shared.Rent(8192);
         try
         {
-            return File.ReadAllText(Path.Combine(dir, name));
+            using var file = File.OpenHandle(Path.Combine(dir, name));
+            var length = 0;
+            int read;
+            while ((read = RandomAccess.Read(file, buffer.AsSpan(length), length)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return Encoding.ASCII.GetString(buffer, 0, length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -39,14 +39,21 @@ public sealed class ManagedContainers(DockerClient client, IOptions<MonitoringOp
 {
     private readonly Dictionary<string, TrackedContainer> _containers = new(StringComparer.Ordinal);
     private DateTimeOffset _listedAt = DateTimeOffset.MinValue;
+    private int _changed;
 
     public IReadOnlyCollection<TrackedContainer> Current => _containers.Values;
+
+    /// <summary>
+    /// The engine reported a managed container starting or stopping: list again at the next tick instead of up to an
+    /// interval later, so a container a rollout just started is sampled (and counted in its phase) from its first second.
+    /// </summary>
+    public void Changed() => Interlocked.Exchange(ref _changed, 1);
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
         var now = clock.GetUtcNow();
-        if (now - _listedAt >= o.ContainerListInterval)
+        if (Interlocked.Exchange(ref _changed, 0) == 1 || now - _listedAt >= o.ContainerListInterval)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             cts.CancelAfter(o.StatsTimeout);

@@ -1,16 +1,18 @@
 using System.Collections.Concurrent;
 using DeployDeck.Domain.Engine;
 using DeployDeck.Infrastructure.Live;
+using DeployDeck.Infrastructure.Monitoring;
 
 namespace DeployDeck.Worker.Rollouts;
 
 /// <summary>
 /// Listens to the engine's events of DeployDeck's containers for as long as the Worker runs. It keeps OOM kills, which
 /// gates and soak ask for since a moment (what happened before this Worker started is asked of the engine's own short
-/// event log), and wakes whoever follows a container when it starts, dies or changes health, so a rollout reacts to a
-/// container turning healthy at once instead of at its next poll.
+/// event log), wakes whoever follows a container when it starts, dies or changes health, so a rollout reacts to a
+/// container turning healthy at once instead of at its next poll, and has the sampler list containers again when one
+/// starts or stops.
 /// </summary>
-public sealed class ContainerWatch(IContainerEngine engine, TimeProvider time, ILogger<ContainerWatch> logger) : BackgroundService
+public sealed class ContainerWatch(IContainerEngine engine, ManagedContainers sampled, TimeProvider time, ILogger<ContainerWatch> logger) : BackgroundService
 {
     private static readonly TimeSpan Keep = TimeSpan.FromHours(2);
     private const int MaxKept = 10_000;
@@ -72,6 +74,9 @@ public sealed class ContainerWatch(IContainerEngine engine, TimeProvider time, I
 
     private void Seen(ContainerEvent e)
     {
+        if (e.Action is "start" or "die")
+            sampled.Changed();
+
         foreach (var (follower, containerId) in _followers)
         {
             if (containerId == e.ContainerId)
