@@ -19,7 +19,8 @@ COPY --from=build /out/worker /app/worker
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     Urls=http://0.0.0.0:8080 \
     DOTNET_ENVIRONMENT=Production \
-    ASPNETCORE_ENVIRONMENT=Production
+    ASPNETCORE_ENVIRONMENT=Production \
+    DOTNET_GCgen0size=0x400000
 # The aspnet images ship a non-root `app` user (uid 1654).
 USER app
 EXPOSE 8080

@@ -174,6 +174,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
         info.Environment["Live__WorkerKey"] = WorkerKey;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["DOTNET_GCgen0size"] = "0x400000"; // as ./deploydeck and the image run them (docs/benchmarks.md)
         foreach (var (k, v) in env)
             info.Environment[k] = v;
         var process = Process.Start(info)!;
