@@ -70,12 +70,14 @@ internal static class MonitoringBench
             var workerCpu = Cpu(worker);
             var engineCpu = CpuOf(EngineProcesses);
             var rss = new List<(long Web, long Worker)>();
+            var pss = new List<long>();
             var sampleMs = new List<double>();
             var watch = Stopwatch.StartNew();
             while (watch.Elapsed < duration)
             {
                 await Task.Delay(TimeSpan.FromSeconds(5));
                 rss.Add((Rss(web), Rss(worker)));
+                pss.Add(Pss(web) + Pss(worker));
                 var sample = await admin.GetFromJsonAsync<JsonElement>($"/api/hosts/{hostId}/stats");
                 sampleMs.Add(sample.GetProperty("sampleMilliseconds").GetDouble());
             }
@@ -100,6 +102,8 @@ internal static class MonitoringBench
             Console.WriteLine($"| what ({containers} containers, {tabs} tabs, {seconds:0} s) | DeployDeck | `docker stats` |");
             Console.WriteLine("|---|---|---|");
             Console.WriteLine($"| RSS, Web + Worker (max) | {Mb(rss.Max(r => r.Web + r.Worker))} ({Mb(rss.Max(r => r.Web))} + {Mb(rss.Max(r => r.Worker))}) | CLI {Mb(statsRss)} |");
+            Console.WriteLine($"| RSS, Web + Worker (first → last sample) | {Mb(rss[0].Web + rss[0].Worker)} → {Mb(rss[^1].Web + rss[^1].Worker)} | |");
+            Console.WriteLine($"| PSS, Web + Worker (max; the runtime's shared files counted once between them) | {Mb(pss.Max())} | |");
             Console.WriteLine($"| CPU, Web + Worker | {webPercent + workerPercent:0.00} % of a core ({webPercent:0.00} + {workerPercent:0.00}) | CLI {statsCli:0.00} % |");
             Console.WriteLine($"| engine CPU added (dockerd, containerd, shims; idle {engineIdle:0.00} %) | {enginePercent - engineIdle:0.00} % | {statsEngine - engineIdle:0.00} % |");
             Console.WriteLine($"| sample → browser latency, p50 / p95 ({latencies.Count} updates in {tabs} tabs) | {Percentile(latencies, 50):0} ms / {Percentile(latencies, 95):0} ms | – |");
@@ -264,6 +268,20 @@ internal static class MonitoringBench
         try
         {
             var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Proportional set size: pages shared with other processes (the .NET runtime's files) divided among them.</summary>
+    private static long Pss(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/smaps_rollup").FirstOrDefault(l => l.StartsWith("Pss:", StringComparison.Ordinal));
             return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         }
         catch (IOException)
