@@ -263,25 +263,17 @@ internal static class MonitoringBench
         }
     }
 
-    private static long Rss(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
+    private static long Rss(int pid) => KilobytesField($"/proc/{pid}/status", "VmRSS:");
 
     /// <summary>Proportional set size: pages shared with other processes (the .NET runtime's files) divided among them.</summary>
-    private static long Pss(int pid)
+    private static long Pss(int pid) => KilobytesField($"/proc/{pid}/smaps_rollup", "Pss:");
+
+    /// <summary>A "Name:  123 kB" line of a /proc file, in bytes; 0 when the process is gone.</summary>
+    private static long KilobytesField(string file, string name)
     {
         try
         {
-            var line = File.ReadLines($"/proc/{pid}/smaps_rollup").FirstOrDefault(l => l.StartsWith("Pss:", StringComparison.Ordinal));
+            var line = File.ReadLines(file).FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal));
             return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         }
         catch (IOException)
