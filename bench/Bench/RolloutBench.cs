@@ -48,6 +48,7 @@ internal static class RolloutBench
             await using var engineEvents = EngineEvents.Listen(docker);
             var watch = Stopwatch.StartNew();
             var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
+            var posted = watch.Elapsed;
             if (!started.IsSuccessStatusCode)
                 throw new InvalidOperationException($"rollout refused: {await started.Content.ReadAsStringAsync()}");
             var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
@@ -74,6 +75,7 @@ internal static class RolloutBench
             engineTimes.Add(engineEvents.EngineTime(id));
             if (args.Contains("--verbose"))
             {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      POST answered after {posted.TotalMilliseconds:0} ms; the long-poll answered {watch.Elapsed.TotalSeconds:0.00} s after the POST was sent"));
                 PrintTimeline(rollout, every: args.Contains("--every-step"));
                 engineEvents.PrintGaps(id, rollout);
             }
