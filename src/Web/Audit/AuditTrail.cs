@@ -13,6 +13,7 @@ public static class AuditActions
     public const string RolloutStarted = "rollout.started";
     public const string RolloutApproved = "rollout.approved";
     public const string RolloutAborted = "rollout.aborted";
+    public const string RolloutResumed = "rollout.resumed";
     public const string YellowAcknowledged = "host.yellow-acknowledged";
     public const string Pruned = "host.pruned";
     public const string EmergencyStop = "host.emergency-stop";

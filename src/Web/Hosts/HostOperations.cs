@@ -72,11 +72,8 @@ public sealed class HostOperations(
         var kept = containers!.Where(c => c.State == "running" && !order.Contains(c)).Select(c => $"{c.Name} ({c.Labels.GetValueOrDefault(OwnershipLabels.Phase)})").ToList();
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            db.Audit.Add(new AuditEntry
-            {
-                At = clock.GetUtcNow(), User = who, Action = "host.emergency-stop", Subject = $"host {host.Name}",
-                Details = $"{(string.IsNullOrWhiteSpace(reason) ? "" : reason + "; ")}stopped {string.Join(", ", stopped)}; kept {string.Join(", ", kept)}",
-            });
+            Audit.AuditTrail.Add(db, clock.GetUtcNow(), who, Audit.AuditActions.EmergencyStop, $"host {host.Name}",
+                $"{(string.IsNullOrWhiteSpace(reason) ? "" : reason + "; ")}stopped {string.Join(", ", stopped)}; kept {string.Join(", ", kept)}");
             await db.SaveChangesAsync(ct);
         }
 
@@ -122,7 +119,7 @@ public sealed class HostOperations(
             return UnknownHost(hostId);
         var before = host.Thresholds ?? HostThresholds.Default;
         host.Thresholds = thresholds;
-        db.Audit.Add(new AuditEntry { At = clock.GetUtcNow(), User = user, Action = "host.thresholds-changed", Subject = $"host {host.Name}", Details = $"{before} → {thresholds}" });
+        Audit.AuditTrail.Add(db, clock.GetUtcNow(), user, Audit.AuditActions.ThresholdsChanged, $"host {host.Name}", $"{before} → {thresholds}");
         await db.SaveChangesAsync(ct);
         return null;
     }
@@ -151,12 +148,9 @@ public sealed class HostOperations(
 
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            db.Audit.Add(new AuditEntry
-            {
-                At = clock.GetUtcNow(), User = user, Action = "host.pruned", Subject = $"host {host.Name}",
-                Details = $"{string.Join(", ", kinds)}: removed {result!.Removed.Count} ({new Domain.Units.MemorySize(result.FreedBytes)}): {string.Join(", ", result.Removed.Select(r => $"{r.Kind} {r.Name}"))}"
-                    + (result.Skipped.Count > 0 ? $"; skipped: {string.Join("; ", result.Skipped)}" : ""),
-            });
+            Audit.AuditTrail.Add(db, clock.GetUtcNow(), user, Audit.AuditActions.Pruned, $"host {host.Name}",
+                $"{string.Join(", ", kinds)}: removed {result!.Removed.Count} ({new Domain.Units.MemorySize(result.FreedBytes)}): {string.Join(", ", result.Removed.Select(r => $"{r.Kind} {r.Name}"))}"
+                + (result.Skipped.Count > 0 ? $"; skipped: {string.Join("; ", result.Skipped)}" : ""));
             await db.SaveChangesAsync(ct);
         }
 

@@ -35,7 +35,7 @@ public sealed class RolloutAborts(IDbContextFactory<DeployDeckDbContext> dbFacto
             return new(StatusCodes.Status409Conflict, "Already aborting", $"An abort of rollout {rolloutId} was requested already.");
         var note = string.IsNullOrWhiteSpace(reason) ? "" : $": {reason.Trim()}";
         db.RolloutEvents.Add(new RolloutEvent { RolloutId = rolloutId, At = now, Kind = "rollout.abort-requested", Actor = who, Key = "rollout:abort-requested", Message = $"{who} aborted the rollout{note}; it stops at the next safe point and rolls back" });
-        db.Audit.Add(new AuditEntry { At = now, User = who, Action = "rollout.aborted", Subject = $"rollout {rolloutId}", Details = reason });
+        Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutAborted, $"rollout {rolloutId}", reason);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
 

@@ -55,7 +55,7 @@ public sealed class RolloutApprovals(
             RolloutId = rolloutId, At = now, Kind = "phase.approved", Phase = passed, Actor = who,
             Key = $"phase:{rollout.CurrentPhase - 1}:approved", Message = $"{who} approved the promotion to '{next}'{note}",
         });
-        db.Audit.Add(new AuditEntry { At = now, User = who, Action = "rollout.approved", Subject = $"rollout {rolloutId}", Details = $"promotion to {next}{note}" });
+        Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutApproved, $"rollout {rolloutId}", $"promotion to {next}{note}");
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
 

@@ -44,7 +44,7 @@ public sealed class RolloutResumes(IDbContextFactory<DeployDeckDbContext> dbFact
             RolloutId = rolloutId, At = now, Kind = RolloutEventKinds.Resumed, Phase = phase, Actor = who,
             Key = $"rollout:resumed:{phase}:{attempt}", Message = $"{who} resumed the rollout{note}; phase '{phase}' runs again (attempt {attempt})",
         });
-        db.Audit.Add(new AuditEntry { At = now, User = who, Action = "rollout.resumed", Subject = $"rollout {rolloutId}", Details = $"phase {phase}, attempt {attempt}{note}" });
+        Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutResumed, $"rollout {rolloutId}", $"phase {phase}, attempt {attempt}{note}");
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
 

@@ -77,35 +77,28 @@ public sealed class SignalRLivePublisher : ILivePublisher, IHostedService, IAsyn
         }
     }
 
-    public async Task PublishAsync(RolloutEventMessage message, CancellationToken cancellationToken)
-    {
-        if (_connection.State != HubConnectionState.Connected)
-            return;
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            await _connection.SendAsync(LiveHubContract.PublishRolloutEvent, message, timeout.Token);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            _logger.LogWarning("Live push of {Kind} for rollout {RolloutId} failed: {Reason}", message.Kind, message.RolloutId, ex.Message);
-        }
-    }
+    public Task PublishAsync(RolloutEventMessage message, CancellationToken cancellationToken) =>
+        SendAsync(LiveHubContract.PublishRolloutEvent, message, TimeSpan.FromSeconds(5), cancellationToken,
+            reason => _logger.LogWarning("Live push of {Kind} for rollout {RolloutId} failed: {Reason}", message.Kind, message.RolloutId, reason));
 
-    public async Task PublishAsync(HostStatsMessage message, CancellationToken cancellationToken)
+    public Task PublishAsync(HostStatsMessage message, CancellationToken cancellationToken) =>
+        SendAsync(LiveHubContract.PublishHostStats, message, TimeSpan.FromSeconds(2), cancellationToken,
+            reason => _logger.LogDebug("Live push of host stats failed: {Reason}", reason));
+
+    /// <summary>Sends when connected, within a time-out; a failure is reported, never thrown (the push is a courtesy).</summary>
+    private async Task SendAsync(string method, object message, TimeSpan timeout, CancellationToken cancellationToken, Action<string> failed)
     {
         if (_connection.State != HubConnectionState.Connected)
             return;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            await _connection.SendAsync(LiveHubContract.PublishHostStats, message, timeout.Token);
+            using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            within.CancelAfter(timeout);
+            await _connection.SendAsync(method, message, within.Token);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _logger.LogDebug("Live push of host stats failed: {Reason}", ex.Message);
+            failed(ex.Message);
         }
     }
 
