@@ -52,6 +52,19 @@ public sealed class AuthenticationTests(AppFixture fixture)
     }
 
     [Fact]
+    public async Task Pages_and_api_answers_may_not_be_framed_or_sniffed()
+    {
+        using var client = fixture.App.CreateClient();
+        foreach (var path in new[] { "/login", "/api/hosts" })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.Equal("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        }
+    }
+
+    [Fact]
     public async Task Worker_key_opens_the_hub_but_not_the_api()
     {
         using var worker = fixture.App.CreateClient(fixture.App.WorkerKey);
