@@ -12,7 +12,7 @@ namespace DeployDeck.Web.Live;
 public sealed class RolloutBroadcaster
 {
     private readonly ConcurrentDictionary<Guid, Channel<RolloutEventMessage>> _subscribers = new();
-    private readonly ConcurrentDictionary<Wakeup, Guid> _waiters = new();
+    private readonly Wakeups<Guid> _waiters = new();
 
     public int SubscriberCount => _subscribers.Count;
 
@@ -20,32 +20,11 @@ public sealed class RolloutBroadcaster
     {
         foreach (var channel in _subscribers.Values)
             channel.Writer.TryWrite(message);
-        foreach (var (wakeup, rolloutId) in _waiters)
-        {
-            if (rolloutId == message.RolloutId)
-                wakeup.Wake();
-        }
+        _waiters.Wake(message.RolloutId);
     }
 
-    /// <summary>
-    /// A wake-up for the next event of one rollout, for a reader that then asks the database (the record) what
-    /// changed. Registered at once, so an event between that read and the wait is not missed; dispose to stop.
-    /// </summary>
-    public Waiter WaitFor(Guid rolloutId)
-    {
-        var waiter = new Waiter(this);
-        _waiters[waiter.Wakeup] = rolloutId;
-        return waiter;
-    }
-
-    public sealed class Waiter(RolloutBroadcaster broadcaster) : IDisposable
-    {
-        internal Wakeup Wakeup { get; } = new();
-
-        public Task NextAsync(TimeSpan atMost, CancellationToken ct) => Wakeup.WaitAsync(atMost, ct);
-
-        public void Dispose() => broadcaster._waiters.TryRemove(Wakeup, out _);
-    }
+    /// <summary>A wake-up for the next event of one rollout, for a reader that then asks the database (the record) what changed.</summary>
+    public Wakeups<Guid>.Wait WaitFor(Guid rolloutId) => _waiters.For(rolloutId);
 
     /// <summary>Events of one rollout (or of all, when <paramref name="rolloutId"/> is null) until cancelled.</summary>
     public async IAsyncEnumerable<RolloutEventMessage> SubscribeAsync(Guid? rolloutId, [EnumeratorCancellation] CancellationToken cancellationToken)

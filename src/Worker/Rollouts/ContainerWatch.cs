@@ -18,7 +18,7 @@ public sealed class ContainerWatch(IContainerEngine engine, ManagedContainers sa
     private const int MaxKept = 10_000;
 
     private readonly ConcurrentQueue<ContainerEvent> _ooms = new();
-    private readonly ConcurrentDictionary<Follower, string> _followers = new();
+    private readonly Wakeups<string> _followers = new();
     private DateTimeOffset? _listeningSince;
 
     /// <summary>OOM events of the container at or after <paramref name="since"/>.</summary>
@@ -35,15 +35,10 @@ public sealed class ContainerWatch(IContainerEngine engine, ManagedContainers sa
     }
 
     /// <summary>
-    /// Follows a container from now on: <see cref="Follower.NextAsync"/> returns when the engine reports a change of it,
-    /// or after a fallback interval, since an event stream can drop. A change between two waits is not lost.
+    /// Follows a container from now on: the wait's <c>NextAsync</c> returns when the engine reports a change of it, or
+    /// after a fallback interval, since an event stream can drop. A change between two waits is not lost.
     /// </summary>
-    public Follower Follow(string containerId)
-    {
-        var follower = new Follower(this);
-        _followers[follower] = containerId;
-        return follower;
-    }
+    public Wakeups<string>.Wait Follow(string containerId) => _followers.For(containerId);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -77,11 +72,7 @@ public sealed class ContainerWatch(IContainerEngine engine, ManagedContainers sa
         if (e.Action is "start" or "die")
             sampled.Changed();
 
-        foreach (var (follower, containerId) in _followers)
-        {
-            if (containerId == e.ContainerId)
-                follower.Wake();
-        }
+        _followers.Wake(e.ContainerId);
 
         if (!e.IsOom)
             return;
@@ -90,20 +81,5 @@ public sealed class ContainerWatch(IContainerEngine engine, ManagedContainers sa
         var horizon = time.GetUtcNow() - Keep;
         while (_ooms.Count > MaxKept || (_ooms.TryPeek(out var oldest) && oldest.At < horizon))
             _ooms.TryDequeue(out _);
-    }
-
-    public sealed class Follower : IDisposable
-    {
-        private readonly ContainerWatch _watch;
-        private readonly Wakeup _changed = new();
-
-        internal Follower(ContainerWatch watch) => _watch = watch;
-
-        internal void Wake() => _changed.Wake();
-
-        /// <summary>Waits for the next change of the container, at most <paramref name="atMost"/>.</summary>
-        public Task NextAsync(TimeSpan atMost, CancellationToken ct) => _changed.WaitAsync(atMost, ct);
-
-        public void Dispose() => _watch._followers.TryRemove(this, out _);
     }
 }
