@@ -20,7 +20,7 @@ public sealed record StatsSample(string Source, DateTimeOffset At, TimeSpan Took
 /// container, bounded concurrency, each with a timeout) with this collector's own previous reading for CPU deltas.
 /// Never a long-lived stats stream. Not thread-safe: one sampler loop calls it.
 /// </summary>
-public sealed class StatsCollector
+public sealed class StatsCollector : IDisposable
 {
     private readonly DockerClient _client;
     private readonly ManagedContainers _containers;
@@ -57,6 +57,8 @@ public sealed class StatsCollector
 
         _cgroup = reader;
     }
+
+    public void Dispose() => _cgroup?.Dispose();
 
     /// <summary>cgroup-v1, cgroup-v2 or engine.</summary>
     public string Source => _cgroup?.SourceName ?? "engine";
