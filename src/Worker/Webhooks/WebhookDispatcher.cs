@@ -74,50 +74,64 @@ public sealed class WebhookDispatcher(
                 .OrderBy(e => e.Id).Take(500)
                 .ToListAsync(ct);
             var hooks = events.Count == 0 ? [] : await db.Webhooks.AsNoTracking().Where(w => w.Enabled).ToListAsync(ct);
+
+            // The lookback window is read every scan: skip what it already delivered, rather than an insert that
+            // conflicts, per event and webhook, every two seconds.
+            var hookIds = hooks.Select(h => h.Id).ToList();
+            var from = cursor.LastEventId - Lookback;
+            var delivered = hookIds.Count == 0 ? [] : (await db.WebhookDeliveries.AsNoTracking()
+                .Where(d => hookIds.Contains(d.WebhookId) && d.EventId > from)
+                .Select(d => new { d.WebhookId, d.EventId })
+                .ToListAsync(ct)).Select(d => (d.WebhookId, d.EventId)).ToHashSet();
             foreach (var rolloutEvents in events.GroupBy(e => e.RolloutId))
             {
+                var pending = (
+                    from e in rolloutEvents
+                    from hook in hooks
+                    where e.At >= hook.CreatedAt && !delivered.Contains((hook.Id, e.Id))
+                    let type = WebhookEvents.Choose(e.Kind, hook.Events)
+                    where type is not null
+                    select (Event: e, Hook: hook, Type: type)).ToList();
+                if (pending.Count == 0)
+                    continue;
+
                 var rollout = await db.Rollouts.AsNoTracking()
                     .Where(r => r.Id == rolloutEvents.Key)
                     .Select(r => new { r.Id, r.HostId, r.PlanId, Plan = r.Plan!.Name, Revision = r.PlanRevision!.Number, Host = r.Host!.Name, r.State, r.StartedBy })
                     .FirstAsync(ct);
-                foreach (var e in rolloutEvents)
+                foreach (var (e, hook, type) in pending)
                 {
-                    foreach (var hook in hooks)
+                    if ((hook.HostId is { } h && h != rollout.HostId) || (hook.PlanId is { } p && p != rollout.PlanId))
+                        continue;
+                    var message = SecretKeys.Scrub(e.Message);
+                    var payload = JsonSerializer.Serialize(new
                     {
-                        if (e.At < hook.CreatedAt || (hook.HostId is { } h && h != rollout.HostId) || (hook.PlanId is { } p && p != rollout.PlanId))
-                            continue;
-                        if (WebhookEvents.Choose(e.Kind, hook.Events) is not { } type)
-                            continue;
-                        var message = SecretKeys.Scrub(e.Message);
-                        var payload = JsonSerializer.Serialize(new
+                        text = WebhookEvents.Text(type, rollout.Plan, rollout.Revision, rollout.Host, e.Phase, message),
+                        @event = type,
+                        eventId = e.Id,
+                        kind = e.Kind,
+                        at = e.At,
+                        phase = e.Phase,
+                        service = e.Service,
+                        message,
+                        rollout = new
                         {
-                            text = WebhookEvents.Text(type, rollout.Plan, rollout.Revision, rollout.Host, e.Phase, message),
-                            @event = type,
-                            eventId = e.Id,
-                            kind = e.Kind,
-                            at = e.At,
-                            phase = e.Phase,
-                            service = e.Service,
-                            message,
-                            rollout = new
-                            {
-                                id = rollout.Id,
-                                state = rollout.State.ToString(),
-                                plan = rollout.Plan,
-                                revision = rollout.Revision,
-                                host = rollout.Host,
-                                startedBy = rollout.StartedBy,
-                                url = $"{options.Value.PublicUrl?.TrimEnd('/')}/rollouts/{rollout.Id}",
-                            },
-                        }, Json);
-                        var ids = await db.Database.SqlQuery<long>($"""
-                            INSERT INTO webhook_deliveries ("WebhookId", "EventId", "RolloutId", "EventType", "Payload", "CreatedAt", "Attempts")
-                            VALUES ({hook.Id}, {e.Id}, {rollout.Id}, {type}, {payload}, {time.GetUtcNow()}, 0)
-                            ON CONFLICT ("WebhookId", "EventId") DO NOTHING
-                            RETURNING "Id" AS "Value"
-                            """).ToListAsync(ct);
-                        created.AddRange(ids);
-                    }
+                            id = rollout.Id,
+                            state = rollout.State.ToString(),
+                            plan = rollout.Plan,
+                            revision = rollout.Revision,
+                            host = rollout.Host,
+                            startedBy = rollout.StartedBy,
+                            url = $"{options.Value.PublicUrl?.TrimEnd('/')}/rollouts/{rollout.Id}",
+                        },
+                    }, Json);
+                    var ids = await db.Database.SqlQuery<long>($"""
+                        INSERT INTO webhook_deliveries ("WebhookId", "EventId", "RolloutId", "EventType", "Payload", "CreatedAt", "Attempts")
+                        VALUES ({hook.Id}, {e.Id}, {rollout.Id}, {type}, {payload}, {time.GetUtcNow()}, 0)
+                        ON CONFLICT ("WebhookId", "EventId") DO NOTHING
+                        RETURNING "Id" AS "Value"
+                        """).ToListAsync(ct);
+                    created.AddRange(ids);
                 }
             }
 
