@@ -46,8 +46,11 @@ public sealed class MonitoringPageTests(BrowserFixture fixture)
                 await page.WaitForFunctionAsync(
                     "([n]) => Number(document.querySelector(`[data-testid=container-row][data-container='${n}'] [data-testid=mem-bar]`)?.dataset.bytes ?? 0) > 35 * 1048576",
                     new object[] { name }, new() { Timeout = 45_000, PollingInterval = 250 });
-                Assert.True(await NumberAsync(hostChart, "data-samples") > samplesBefore + 3);
-                Assert.True(await NumberAsync(containerChart, "data-samples") > containerSamplesBefore + 3);
+                // A chart is redrawn every LiveStats:ChartRedraw, not with every sample: each gains points within two redraws.
+                await page.WaitForFunctionAsync(
+                    "([n, host, container]) => Number(document.querySelector('[data-testid=host-chart]')?.dataset.samples ?? 0) > host + 3"
+                    + " && Number(document.querySelector(`[data-testid=container-chart][data-container='${n}']`)?.dataset.samples ?? 0) > container + 3",
+                    new object[] { name, samplesBefore, containerSamplesBefore }, new() { Timeout = 30_000, PollingInterval = 250 });
                 await Assertions.Expect(containerChart.Locator("svg path").First).ToBeAttachedAsync();
 
                 // Throttled: a few renders a second at most, however many samples arrive.

@@ -20,7 +20,7 @@ public sealed class LiveStatsOptions
     public int MaxChartPoints { get; set; } = 120;
 
     /// <summary>How often a chart is redrawn while the figures and bars around it follow every render.</summary>
-    public TimeSpan ChartRedraw { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ChartRedraw { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
