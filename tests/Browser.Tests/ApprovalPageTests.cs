@@ -112,7 +112,15 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
         var firstId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         var page = await fixture.SignedInPageAsync("watch-op", password);
         await page.GotoAsync($"/rollouts/{firstId}");
-        await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 60_000 });
+        try
+        {
+            // As long as RolloutPageTests allows: the browser suite shares one Worker (4 jobs at once) and one host.
+            await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 120_000 });
+        }
+        catch (PlaywrightException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n--- events ---\n{await page.Locator("[data-testid=events]").InnerTextAsync()}\n--- worker log ---\n{app.WorkerLog}", ex);
+        }
 
         // Version 2 logs an error every second once it starts (after 4 s): the log gate catches it.
         await app.AddRevisionAsync(planId, new PlanSpec([new PhaseSpec
