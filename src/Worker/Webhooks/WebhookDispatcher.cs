@@ -59,7 +59,7 @@ public sealed class WebhookDispatcher(
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             // One scanner at a time, even with several Workers: the row lock is held to the commit.
-            var cursor = await db.WebhookCursors.FromSqlRaw("SELECT * FROM webhook_cursor WHERE \"Id\" = 1 FOR UPDATE").FirstOrDefaultAsync(ct);
+            var cursor = await db.WebhookCursors.FromSqlRaw("SELECT * FROM webhook_cursor WHERE \"Id\" = 1 FOR UPDATE").SingleOrDefaultAsync(ct);
             if (cursor is null)
             {
                 // First start: notify from now on, not about every event ever recorded.
@@ -144,7 +144,7 @@ public sealed class WebhookDispatcher(
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
             var stale = time.GetUtcNow().AddMinutes(-1);
-            created.AddRange(await db.WebhookDeliveries.Where(d => d.JobId == null && d.CreatedAt < stale).Select(d => d.Id).Take(100).ToListAsync(ct));
+            created.AddRange(await db.WebhookDeliveries.Where(d => d.JobId == null && d.CreatedAt < stale).OrderBy(d => d.Id).Select(d => d.Id).Take(100).ToListAsync(ct));
         }
 
         foreach (var id in created.Distinct())
