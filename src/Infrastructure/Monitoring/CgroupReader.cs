@@ -162,6 +162,7 @@ public sealed class CgroupReader : IDisposable
     /// <summary>One container's open cgroup files, and its main process's /proc/PID/net/dev while that PID stays.</summary>
     private sealed class OpenFiles(Paths paths) : IDisposable
     {
+        // Keyed by file name: each file a container is read from has its own name, whichever controller's directory holds it.
         private readonly Dictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
         private (int Pid, SafeFileHandle Handle)? _netDev;
 
@@ -170,16 +171,15 @@ public sealed class CgroupReader : IDisposable
         /// <summary>The file's text; null when it cannot be read (and it is closed, so the next read opens it afresh).</summary>
         public string? Read(string dir, string name)
         {
-            var path = Path.Combine(dir, name);
             try
             {
-                if (!_handles.TryGetValue(path, out var handle))
-                    _handles[path] = handle = File.OpenHandle(path);
+                if (!_handles.TryGetValue(name, out var handle))
+                    _handles[name] = handle = File.OpenHandle(Path.Combine(dir, name));
                 return ReadAll(handle);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                if (_handles.Remove(path, out var stale))
+                if (_handles.Remove(name, out var stale))
                     stale.Dispose();
                 return null;
             }
