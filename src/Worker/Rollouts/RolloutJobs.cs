@@ -5,6 +5,7 @@ using DeployDeck.Domain.Rollouts;
 using DeployDeck.Domain.Units;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Live;
 using DeployDeck.Infrastructure.Preflight;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -349,10 +350,11 @@ public sealed class RolloutJobs(
                     return await CheckGatesAsync(rollout, phase, gated, containerId, run, ct);
                 }
 
-                if (verdict.Readiness == Readiness.Failed)
-                    return await ServiceFailedAsync(rollout.Id, phase, service, run, verdict.Reason, ct);
-                if (time.GetUtcNow() - began > deadline)
-                    return await ServiceFailedAsync(rollout.Id, phase, service, run, $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})", ct);
+                if (verdict.Readiness == Readiness.Failed || time.GetUtcNow() - began > deadline)
+                {
+                    var why = verdict.Readiness == Readiness.Failed ? verdict.Reason : $"no progress within its deadline of {deadline.TotalSeconds:0}s ({verdict.Reason})";
+                    return await ServiceFailedAsync(rollout.Id, phase, service, run, await ExplainAsync(rollout.Id, service, containerId, why, observed, changes, run, ct), ct);
+                }
 
                 await changes.NextAsync(_options.PollInterval, ct);
                 observed = await engine.InspectAsync(containerId, ct);
@@ -410,6 +412,7 @@ public sealed class RolloutJobs(
 
                 if (problem is not null)
                 {
+                    problem = FailureCause.Explain(service, problem, now, await watch.OomsSinceAsync(rollout.Id, baseline.Id, run.Began, ct));
                     var after = time.GetUtcNow() - started;
                     await recorder.RecordAsync(rollout.Id, "soak.failed", $"{service.Name} after {after.TotalSeconds:0}s of soak: {problem}", ct, phase.Name, service.Name, run.Key("soak-failed"));
                     return await ServiceFailedAsync(rollout.Id, phase, service, run, $"during soak: {problem}", ct);
@@ -446,7 +449,9 @@ public sealed class RolloutJobs(
             if (!outcome.Passed)
             {
                 await recorder.RecordAsync(rollout.Id, "gate.failed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
-                return await ServiceFailedAsync(rollout.Id, phase, service, run, $"gate failed — {gate}: {outcome.Figure}", ct);
+                var failed = FailureCause.Explain(service, $"gate failed — {gate}: {outcome.Figure}", await engine.InspectAsync(containerId, ct),
+                    await watch.OomsSinceAsync(rollout.Id, containerId, run.Began, ct));
+                return await ServiceFailedAsync(rollout.Id, phase, service, run, failed, ct);
             }
 
             await recorder.RecordAsync(rollout.Id, "gate.passed", $"{gate}: {outcome.Figure}", ct, phase.Name, service.Name, key);
@@ -459,6 +464,26 @@ public sealed class RolloutJobs(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A readiness failure with what the engine knows of the container in this phase, an OOM kill first. A container the
+    /// kernel kills for memory often fails its health check a moment before the kill arrives: for a short settling time
+    /// after the verdict the container's events are followed, so the recorded reason names the kill, not only "unhealthy".
+    /// </summary>
+    private async Task<string> ExplainAsync(Guid rolloutId, ServiceSpec service, string containerId, string verdict, ContainerObservation? observed,
+        Wakeups<string>.Wait changes, PhaseRun run, CancellationToken ct)
+    {
+        var settled = time.GetUtcNow() + _options.FailureSettle;
+        while (true)
+        {
+            var reason = FailureCause.Explain(service, verdict, observed, await watch.OomsSinceAsync(rolloutId, containerId, run.Began, ct));
+            var left = settled - time.GetUtcNow();
+            if (FailureCause.NamesOom(reason) || observed is null || left <= TimeSpan.Zero)
+                return reason;
+            await changes.NextAsync(left < _options.PollInterval ? left : _options.PollInterval, ct);
+            observed = await engine.InspectAsync(containerId, ct);
+        }
     }
 
     /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>

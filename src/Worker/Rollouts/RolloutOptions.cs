@@ -25,6 +25,13 @@ public sealed class RolloutOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan DeadlineGrace { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a service that failed to become ready is still followed for an OOM kill that explains it (the kernel's
+    /// kill often lands just after the health check gave up).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan FailureSettle { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Services of one wave started at once; a small host must not start 37 at a time.</summary>
     [Range(1, 32)]
     public int MaxParallelStarts { get; set; } = 4;
