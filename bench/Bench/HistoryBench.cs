@@ -114,7 +114,7 @@ internal static class HistoryBench
         var plans = new List<Plan>();
         for (var i = 0; i < 4; i++)
         {
-            var plan = new Plan { Name = $"bench-plan-{i}", CreatedAt = now };
+            var plan = new Plan { Name = $"bench-plan-{i}", ProjectName = $"bench-plan-{i}", CreatedAt = now };
             plan.Revisions.Add(new PlanSpec([new PhaseSpec { Name = "core", Services = [new ServiceSpec { Name = "web", Image = "deploydeck/probe:latest" }] }]).ToRevision(plan.Id, 1, "bench", now));
             plans.Add(plan);
             db.Plans.Add(plan);

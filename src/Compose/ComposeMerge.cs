@@ -42,6 +42,9 @@ internal static class ComposeMerge
         return new YMap(result, @base.Line, @base.Column);
     }
 
+    /// <summary>Top-level networks, volumes, configs and secrets of a later file: merged by name, each declaration deeply.</summary>
+    public static YMap MergeDeclarations(YMap b, YMap o) => (YMap)DeepMerge(b, o);
+
     public static YMap MergeMaps(YMap b, YMap o)
     {
         var entries = b.Entries.Where(e => !o.Has(e.Key)).Concat(o.Entries).ToList();
@@ -117,7 +120,7 @@ internal static class ComposeMerge
     private static string TargetOf(YNode item) => item switch
     {
         YMap m => (m["target"] as YScalar)?.Value ?? "",
-        YScalar s => ServiceReader.SplitVolume(s.Value).Target,
+        YScalar s => s.Value.Split(':') is { Length: > 1 } parts ? parts[1] : s.Value,
         _ => "",
     };
 }

@@ -128,7 +128,7 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
 /// <summary>Reads .env content the way Compose does: KEY=value lines, # comments, optional quotes and "export".</summary>
 public static class EnvFile
 {
-    public static Dictionary<string, string> Parse(string? content)
+    public static Dictionary<string, string> Parse(string? content, string fileName = ".env")
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         if (string.IsNullOrEmpty(content))
@@ -145,7 +145,7 @@ public static class EnvFile
             var eq = line.IndexOf('=', StringComparison.Ordinal);
             var key = eq < 0 ? line : line[..eq].Trim();
             if (eq <= 0 || key.Length == 0 || !key.All(c => c == '_' || c == '.' || char.IsAsciiLetterOrDigit(c)))
-                throw new ComposeException($".env line {lineNumber}: expected KEY=value, got \"{Truncate(line)}\"");
+                throw new ComposeException($"{fileName} line {lineNumber}: expected KEY=value, got \"{Truncate(line)}\"");
             var value = line[(eq + 1)..].Trim();
             var closing = value.Length >= 2 && value[0] is '"' or '\'' ? value.IndexOf(value[0], 1) : -1;
             if (closing > 0 && (closing == value.Length - 1 || value[(closing + 1)..].TrimStart().StartsWith('#')))

@@ -6,6 +6,9 @@ namespace DeployDeck.Compose;
 /// <summary>A plan made from Compose files: null when any finding is an error; warnings the user must see either way.</summary>
 public sealed record PlanImportResult(PlanSpec? Plan, IReadOnlyList<PlanIssue> Issues, IReadOnlyList<string> SkippedByProfile)
 {
+    /// <summary>The Compose project name: the files' <c>name:</c>, else the requested one, normalised.</summary>
+    public string ProjectName { get; init; } = "stack";
+
     public IEnumerable<PlanIssue> Errors => Issues.Where(i => i.Severity == Severity.Error);
 
     public IEnumerable<PlanIssue> Warnings => Issues.Where(i => i.Severity == Severity.Warning);
@@ -18,10 +21,11 @@ public static class PlanImport
     {
         var model = ComposeImporter.Read(request);
         if (model.HasErrors)
-            return new(null, model.Issues, model.SkippedByProfile);
+            return new(null, model.Issues, model.SkippedByProfile) { ProjectName = model.ProjectName };
 
-        var (plan, assignment) = DefaultPhases.Assign(model.Services.Select(s => new PhaseCandidate(s.Spec, s.Phase)).ToList(), stackBudget);
+        var (assigned, assignment) = DefaultPhases.Assign(model.Services.Select(s => new PhaseCandidate(s.Spec, s.Phase)).ToList(), stackBudget);
+        var plan = assigned with { Resources = model.Resources };
         var issues = model.Issues.Concat(assignment).Concat(PlanValidation.Validate(plan)).Distinct().ToList();
-        return new(issues.Any(i => i.Severity == Severity.Error) ? null : plan, issues, model.SkippedByProfile);
+        return new(issues.Any(i => i.Severity == Severity.Error) ? null : plan, issues, model.SkippedByProfile) { ProjectName = model.ProjectName };
     }
 }

@@ -224,7 +224,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
         var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<DeployDeck.Infrastructure.Data.DeployDeckDbContext>()
             .UseNpgsql(ConnectionString).Options;
         await using var db = new DeployDeck.Infrastructure.Data.DeployDeckDbContext(options);
-        var plan = new DeployDeck.Infrastructure.Data.Plan { Name = name, CreatedAt = DateTimeOffset.UtcNow };
+        var plan = new DeployDeck.Infrastructure.Data.Plan { Name = name, ProjectName = DeployDeck.Domain.Plans.ProjectNames.Normalise(name), CreatedAt = DateTimeOffset.UtcNow };
         plan.Revisions.Add(DeployDeck.Infrastructure.Data.PlanMapping.ToRevision(spec, plan.Id, 1, "test", DateTimeOffset.UtcNow));
         db.Plans.Add(plan);
         await db.SaveChangesAsync();

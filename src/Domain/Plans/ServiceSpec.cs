@@ -16,6 +16,9 @@ public sealed record ServiceSpec
 
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Environment keys masked wherever they are shown whatever their name: their values came from an env_file or the .env.</summary>
+    public IReadOnlyList<string> MaskedEnvironment { get; init; } = [];
+
     public IReadOnlyList<PortMapping> Ports { get; init; } = [];
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
@@ -33,9 +36,24 @@ public sealed record ServiceSpec
 
     public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
 
-    public IReadOnlyList<string> Networks { get; init; } = [];
+    /// <summary>The project networks the service joins; empty means the project's default network (unless <see cref="NetworkMode"/>).</summary>
+    public IReadOnlyList<NetworkAttachment> Networks { get; init; } = [];
+
+    /// <summary>"host", "none", "bridge", "service:x", "container:x"; null joins the project's networks.</summary>
+    public string? NetworkMode { get; init; }
 
     public IReadOnlyDictionary<string, Ulimit> Ulimits { get; init; } = new Dictionary<string, Ulimit>();
+
+    /// <summary>Configs and secrets placed into the container before it starts.</summary>
+    public IReadOnlyList<FileMount> Files { get; init; } = [];
+
+    /// <summary>Containers of the service (<c>scale</c>, <c>deploy.replicas</c>); 0 creates none.</summary>
+    public int Replicas { get; init; } = 1;
+
+    public UpdateSpec Update { get; init; } = UpdateSpec.Default;
+
+    /// <summary>Every other key that shapes the container (user, hostname, capabilities, logging …).</summary>
+    public ContainerOptions Options { get; init; } = ContainerOptions.None;
 
     /// <summary>Success criteria beyond running/healthy: HTTP, logs, exec, memory.</summary>
     public IReadOnlyList<GateSpec> Gates { get; init; } = [];
@@ -43,11 +61,34 @@ public sealed record ServiceSpec
 
 public sealed record BuildSpec(string Context, string? Dockerfile = null, string? Target = null);
 
-/// <param name="Type">"volume", "bind" or "tmpfs".</param>
-/// <param name="Source">Volume name or host path; null for an anonymous volume or tmpfs.</param>
+/// <param name="Type">"volume", "bind", "tmpfs" (or "npipe", "cluster", "image", which one Linux engine does not take).</param>
+/// <param name="Source">The volume's key under the top-level <c>volumes:</c>, or a host path (absolute, or relative to the plan's
+/// project directory); null for an anonymous volume or tmpfs.</param>
 public sealed record VolumeMount(string Type, string? Source, string Target, bool ReadOnly = false)
 {
-    public override string ToString() => (Source is null ? "" : Source + ":") + Target + (ReadOnly ? ":ro" : "");
+    /// <summary>volume.nocopy: the image's content at the target is not copied into a new volume.</summary>
+    public bool NoCopy { get; init; }
+
+    public string? Subpath { get; init; }
+
+    /// <summary>bind.propagation: "rprivate", "shared", "slave" …</summary>
+    public string? Propagation { get; init; }
+
+    /// <summary>bind.create_host_path; short syntax binds are created by the engine when missing, which DeployDeck refuses.</summary>
+    public bool? CreateHostPath { get; init; }
+
+    /// <summary>bind.selinux: "z" or "Z".</summary>
+    public string? Selinux { get; init; }
+
+    public long? TmpfsSizeBytes { get; init; }
+
+    public int? TmpfsMode { get; init; }
+
+    public bool IsBind => Type == "bind";
+
+    public bool IsNamedVolume => Type == "volume" && Source is not null;
+
+    public override string ToString() => (Type == "tmpfs" ? "tmpfs:" : "") + (Source is null ? "" : Source + ":") + Target + (ReadOnly ? ":ro" : "");
 }
 
 public sealed record Ulimit(long Soft, long Hard);
@@ -136,4 +177,11 @@ public enum DependencyCondition
     ServiceCompletedSuccessfully,
 }
 
-public sealed record ServiceDependency(string Service, DependencyCondition Condition = DependencyCondition.ServiceStarted);
+public sealed record ServiceDependency(string Service, DependencyCondition Condition = DependencyCondition.ServiceStarted)
+{
+    /// <summary>depends_on.x.restart: this service is restarted when x is recreated.</summary>
+    public bool Restart { get; init; }
+
+    /// <summary>depends_on.x.required: false lets this service start when x is not in the plan.</summary>
+    public bool Required { get; init; } = true;
+}

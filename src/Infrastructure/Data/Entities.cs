@@ -31,6 +31,12 @@ public sealed class Plan
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>The Compose project: fixed when the plan is created (the files' <c>name:</c> or the plan's name), never changed.</summary>
+    public required string ProjectName { get; set; }
+
+    /// <summary>Where relative bind mounts resolve on the host, like <c>--project-directory</c>; set by an Admin.</summary>
+    public string? ProjectDirectory { get; set; }
+
     public List<PlanRevision> Revisions { get; set; } = [];
 }
 
@@ -56,6 +62,33 @@ public sealed class PlanRevision
     public List<string> ImportNotes { get; set; } = [];
 
     public List<PlanPhase> Phases { get; set; } = [];
+
+    /// <summary>Top-level networks and volumes of the Compose files.</summary>
+    public ProjectDeclarations Declarations { get; set; } = new([], []);
+
+    /// <summary>Configs and secrets with their content, as imported.</summary>
+    public List<RevisionFile> Files { get; set; } = [];
+
+    /// <summary>An Admin's allowance of the host-reaching keys of this revision.</summary>
+    public HostAccessAllowance? HostAccess { get; set; }
+}
+
+public sealed record ProjectDeclarations(List<NetworkSpec> Networks, List<VolumeSpec> Volumes);
+
+/// <summary>A config or secret of a revision; a secret's content is stored sealed.</summary>
+public sealed class RevisionFile
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid RevisionId { get; set; }
+
+    public ProjectFileKind Kind { get; set; }
+
+    public required string Key { get; set; }
+
+    public required string Origin { get; set; }
+
+    public required string Content { get; set; }
 }
 
 public sealed class PlanPhase
@@ -126,9 +159,21 @@ public sealed class PlanService
 
     public List<VolumeMount> Volumes { get; set; } = [];
 
-    public List<string> Networks { get; set; } = [];
+    public List<NetworkAttachment> Networks { get; set; } = [];
+
+    public string? NetworkMode { get; set; }
 
     public Dictionary<string, Ulimit> Ulimits { get; set; } = [];
+
+    public List<FileMount> Files { get; set; } = [];
+
+    public int Replicas { get; set; } = 1;
+
+    public UpdateSpec Update { get; set; } = UpdateSpec.Default;
+
+    public ContainerOptions Options { get; set; } = ContainerOptions.None;
+
+    public List<string> MaskedEnvironment { get; set; } = [];
 
     public List<GateSpec> Gates { get; set; } = [];
 }

@@ -9,7 +9,7 @@ namespace DeployDeck.Infrastructure.Data;
 internal static class JsonColumn
 {
     // Enums as names: the jsonb stays readable in psql and in reports.
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    internal static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Stores a value as jsonb, compared by its JSON so that in-place edits are detected.</summary>
     public static PropertyBuilder<T> AsJson<T>(this PropertyBuilder<T> property)

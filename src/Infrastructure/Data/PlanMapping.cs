@@ -8,7 +8,16 @@ public static class PlanMapping
 {
     public static PlanSpec ToSpec(this PlanRevision revision) => new(
         revision.Phases.OrderBy(p => p.Order).Select(ToSpec).ToList(),
-        revision.StackBudgetBytes is { } b ? new MemorySize(b) : null);
+        revision.StackBudgetBytes is { } b ? new MemorySize(b) : null)
+    {
+        Resources = new ProjectResources
+        {
+            Networks = revision.Declarations.Networks,
+            Volumes = revision.Declarations.Volumes,
+            Files = revision.Files.OrderBy(f => f.Kind).ThenBy(f => f.Key, StringComparer.Ordinal).Select(f => new ProjectFile(f.Kind, f.Key, f.Content, f.Origin)).ToList(),
+        },
+        HostAccess = revision.HostAccess,
+    };
 
     public static PlanRevision ToRevision(this PlanSpec spec, Guid planId, int number, string createdBy, DateTimeOffset at) => new()
     {
@@ -18,7 +27,15 @@ public static class PlanMapping
         CreatedAt = at,
         StackBudgetBytes = spec.StackBudget?.Bytes,
         Phases = spec.Phases.Select((p, i) => ToRow(p, i)).ToList(),
+        Declarations = new ProjectDeclarations(spec.Resources.Networks.ToList(), spec.Resources.Volumes.ToList()),
+        Files = spec.Resources.Files.Select(f => new RevisionFile { Kind = f.Kind, Key = f.Key, Origin = f.Origin, Content = f.Content }).ToList(),
+        HostAccess = spec.HostAccess,
     };
+
+    /// <summary>Whether two plans say exactly the same, every field of every service included (as they would be stored).</summary>
+    public static bool SameContent(PlanSpec a, PlanSpec b) =>
+        System.Text.Json.JsonSerializer.Serialize(a.ToRevision(Guid.Empty, 0, "", default), JsonColumn.Options)
+        == System.Text.Json.JsonSerializer.Serialize(b.ToRevision(Guid.Empty, 0, "", default), JsonColumn.Options);
 
     private static PhaseSpec ToSpec(PlanPhase p) => new()
     {
@@ -54,7 +71,13 @@ public static class PlanMapping
         Build = s.Build,
         Volumes = s.Volumes,
         Networks = s.Networks,
+        NetworkMode = s.NetworkMode,
         Ulimits = s.Ulimits,
+        Files = s.Files,
+        Replicas = s.Replicas,
+        Update = s.Update,
+        Options = s.Options,
+        MaskedEnvironment = s.MaskedEnvironment,
         Gates = s.Gates,
     };
 
@@ -94,7 +117,13 @@ public static class PlanMapping
         Build = s.Build,
         Volumes = s.Volumes.ToList(),
         Networks = s.Networks.ToList(),
+        NetworkMode = s.NetworkMode,
         Ulimits = new Dictionary<string, Ulimit>(s.Ulimits),
+        Files = s.Files.ToList(),
+        Replicas = s.Replicas,
+        Update = s.Update,
+        Options = s.Options,
+        MaskedEnvironment = s.MaskedEnvironment.ToList(),
         Gates = s.Gates.ToList(),
     };
 }

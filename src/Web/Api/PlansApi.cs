@@ -50,7 +50,7 @@ public static class PlansApi
             {
                 if (request?.Files is not { Count: > 0 })
                     return ApiResults.Problem(400, "No files", "Send {\"name\": \"…\", \"files\": [{\"name\": \"docker-compose.yml\", \"content\": \"…\"}], \"env\": \"KEY=value\", \"profiles\": []}.");
-                var (imported, refusal) = await store.ImportAsync(request, user.Identity!.Name!, ct);
+                var (imported, refusal) = await store.ImportAsync(request, PlanAuthor.Of(user, request.HostAccessReason), ct);
                 return refusal is not null ? Problem(refusal) : TypedResults.Created($"/api/plans/{imported!.Plan.Id}", imported);
             })
             .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
@@ -61,11 +61,19 @@ public static class PlansApi
             {
                 if (update is null)
                     return ApiResults.Problem(400, "No plan", "Send the plan as GET /api/plans/{id} returns it, with \"baseRevision\" set to the revision you edited.");
-                var (saved, refusal) = await store.SaveRevisionAsync(id, update, user.Identity!.Name!, ct);
+                var (saved, refusal) = await store.SaveRevisionAsync(id, update, PlanAuthor.Of(user), ct);
                 return refusal is not null ? Problem(refusal) : TypedResults.Ok(saved!);
             })
             .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
             .RequireAuthorization(Auth.Policies.Operate);
+
+        plans.MapPut("/{id:guid}/project-directory", async Task<Results<NoContent, ProblemHttpResult>> (
+                Guid id, ProjectDirectoryUpdate? update, PlanStore store, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                var refusal = await store.SetProjectDirectoryAsync(id, update?.ProjectDirectory, user.Identity!.Name!, ct);
+                return refusal is not null ? Problem(refusal) : TypedResults.NoContent();
+            })
+            .RequireAuthorization(Auth.Policies.Admin);
         return api;
     }
 

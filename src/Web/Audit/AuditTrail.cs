@@ -10,6 +10,8 @@ public static class AuditActions
     public const string LoginFailed = "auth.login-failed";
     public const string PlanImported = "plan.imported";
     public const string PlanRevised = "plan.revised";
+    public const string HostAccessAllowed = "plan.host-access-allowed";
+    public const string ProjectDirectoryChanged = "plan.project-directory-changed";
     public const string RolloutStarted = "rollout.started";
     public const string RolloutApproved = "rollout.approved";
     public const string RolloutAborted = "rollout.aborted";

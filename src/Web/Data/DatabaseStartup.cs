@@ -67,7 +67,7 @@ public static class DatabaseStartup
 
         if (!await db.Plans.AnyAsync(p => p.Name == DemoPlan.Name, ct))
         {
-            var plan = new Plan { Name = DemoPlan.Name, Description = "Three probe services in three phases: a cache (core), an API with a health check (business), a web front (frontend)", CreatedAt = now };
+            var plan = new Plan { Name = DemoPlan.Name, ProjectName = DemoPlan.Name, Description = "Three probe services in three phases: a cache (core), an API with a health check (business), a web front (frontend)", CreatedAt = now };
             plan.Revisions.Add(DemoPlan.Spec().ToRevision(plan.Id, 1, "seed", now));
             db.Plans.Add(plan);
             logger.LogInformation("Seeded demo plan {Plan}", DemoPlan.Name);

@@ -16,8 +16,9 @@ public sealed record ServiceDto(
     string Name, string Image, IReadOnlyList<string>? Command, IReadOnlyList<string>? Entrypoint, IReadOnlyDictionary<string, string>? Environment,
     IReadOnlyList<string>? Ports, IReadOnlyDictionary<string, string>? Labels, long? MemoryLimitBytes, long? MemoryReservationBytes, long? MemorySwapBytes,
     double? Cpus, string? Restart, HealthCheckDto? HealthCheck, IReadOnlyList<DependencyDto>? DependsOn, BuildSpec? Build = null,
-    IReadOnlyList<VolumeMount>? Volumes = null, IReadOnlyList<string>? Networks = null, IReadOnlyDictionary<string, Ulimit>? Ulimits = null,
-    IReadOnlyList<GateSpec>? Gates = null);
+    IReadOnlyList<VolumeMount>? Volumes = null, IReadOnlyList<NetworkAttachment>? Networks = null, IReadOnlyDictionary<string, Ulimit>? Ulimits = null,
+    IReadOnlyList<GateSpec>? Gates = null, string? NetworkMode = null, IReadOnlyList<FileMount>? Files = null, int? Replicas = null, UpdateSpec? Update = null,
+    ContainerOptions? Options = null);
 
 /// <param name="MemoryLimitsBytes">Computed: sum of the services' limits (ignored on input).</param>
 public sealed record PhaseDto(
@@ -28,17 +29,44 @@ public sealed record IssueDto(string Severity, string Message, string? Phase, st
 
 public sealed record PlanDto(
     Guid Id, string Name, string? Description, Guid RevisionId, int Revision, DateTimeOffset RevisionCreatedAt, string RevisionCreatedBy, string? Comment,
-    long? StackBudgetBytes, IReadOnlyList<PhaseDto> Phases, IReadOnlyList<IssueDto> Issues, IReadOnlyList<string> ImportNotes);
+    long? StackBudgetBytes, IReadOnlyList<PhaseDto> Phases, IReadOnlyList<IssueDto> Issues, IReadOnlyList<string> ImportNotes)
+{
+    /// <summary>The Compose project: fixed when the plan was created.</summary>
+    public string ProjectName { get; init; } = "";
+
+    public string? ProjectDirectory { get; init; }
+
+    public IReadOnlyList<NetworkSpec> Networks { get; init; } = [];
+
+    public IReadOnlyList<VolumeSpec> Volumes { get; init; } = [];
+
+    /// <summary>Configs and secrets by name and origin; a config's content is on its own endpoint, a secret's never leaves.</summary>
+    public IReadOnlyList<ProjectFileDto> Files { get; init; } = [];
+
+    /// <summary>The keys of this revision that reach the host, and who allowed them.</summary>
+    public IReadOnlyList<string> HostAccess { get; init; } = [];
+
+    public HostAccessAllowance? HostAccessAllowance { get; init; }
+}
+
+public sealed record ProjectFileDto(string Kind, string Key, string Origin, int Bytes);
+
+/// <summary>Body of PUT /api/plans/{id}/project-directory (Admin).</summary>
+public sealed record ProjectDirectoryUpdate(string? ProjectDirectory);
 
 /// <summary>Body of PUT /api/plans/{id}: the whole plan as GET returns it; <paramref name="BaseRevision"/> guards against lost updates.</summary>
-public sealed record PlanUpdate(int? BaseRevision, string? Comment, long? StackBudgetBytes, IReadOnlyList<PhaseDto>? Phases);
+/// <param name="HostAccessReason">An Admin's reason for allowing the keys that reach the host (privileged, the Docker socket …).</param>
+public sealed record PlanUpdate(int? BaseRevision, string? Comment, long? StackBudgetBytes, IReadOnlyList<PhaseDto>? Phases, string? HostAccessReason = null);
 
 public sealed record RevisionSummaryDto(Guid Id, int Number, DateTimeOffset CreatedAt, string CreatedBy, string? Comment, int Phases, int Services);
 
 public sealed record ImportFileDto(string? Name, string? Content);
 
 /// <summary>Body of POST /api/plans/import.</summary>
-public sealed record PlanImportRequest(string? Name, string? Description, IReadOnlyList<ImportFileDto>? Files, string? Env, IReadOnlyList<string>? Profiles, long? StackBudgetBytes);
+/// <param name="ProjectFiles">Files the Compose files refer to (env_file, configs, secrets, extends), each named by the path the Compose file writes.</param>
+/// <param name="HostAccessReason">An Admin's reason for allowing the keys that reach the host.</param>
+public sealed record PlanImportRequest(string? Name, string? Description, IReadOnlyList<ImportFileDto>? Files, string? Env, IReadOnlyList<string>? Profiles, long? StackBudgetBytes,
+    IReadOnlyList<ImportFileDto>? ProjectFiles = null, string? HostAccessReason = null);
 
 public sealed record PlanImportResponse(PlanDto Plan, IReadOnlyList<IssueDto> Warnings, IReadOnlyList<string> SkippedByProfile);
 
@@ -61,7 +89,7 @@ public static class PlanDocuments
         s.Restart.ToString(),
         s.HealthCheck is { } h ? new HealthCheckDto(h.Test, h.Interval.TotalSeconds, h.Timeout.TotalSeconds, h.Retries, h.StartPeriod.TotalSeconds) : null,
         s.DependsOn.Select(d => new DependencyDto(d.Service, Condition(d.Condition))).ToList(),
-        s.Build, s.Volumes, s.Networks, s.Ulimits, s.Gates);
+        s.Build, s.Volumes, s.Networks, s.Ulimits, s.Gates, s.NetworkMode, s.Files, s.Replicas, s.Update, s.Options);
 
     public static string Condition(DependencyCondition c) => c switch
     {
@@ -146,6 +174,12 @@ public static class PlanDocuments
             Networks = s.Networks ?? previous?.Networks ?? [],
             Ulimits = s.Ulimits ?? previous?.Ulimits ?? new Dictionary<string, Ulimit>(),
             Gates = s.Gates ?? previous?.Gates ?? [],
+            NetworkMode = s.NetworkMode ?? previous?.NetworkMode,
+            Files = s.Files ?? previous?.Files ?? [],
+            Replicas = s.Replicas ?? previous?.Replicas ?? 1,
+            Update = s.Update ?? previous?.Update ?? UpdateSpec.Default,
+            Options = s.Options ?? previous?.Options ?? ContainerOptions.None,
+            MaskedEnvironment = previous?.MaskedEnvironment ?? [],
         };
     }
 

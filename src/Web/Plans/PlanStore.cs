@@ -62,11 +62,21 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     {
         var spec = revision.ToSpec();
         return new PlanDto(plan.Id, plan.Name, plan.Description, revision.Id, revision.Number, revision.CreatedAt, revision.CreatedBy, revision.Comment,
-            spec.StackBudget?.Bytes, PlanDocuments.ToDto(spec), PlanValidation.Validate(spec).Select(i => i.ToDto()).ToList(), revision.ImportNotes);
+            spec.StackBudget?.Bytes, PlanDocuments.ToDto(spec), PlanValidation.Validate(spec).Select(i => i.ToDto()).ToList(), revision.ImportNotes)
+        {
+            ProjectName = plan.ProjectName,
+            ProjectDirectory = plan.ProjectDirectory,
+            Networks = spec.Resources.Networks,
+            Volumes = spec.Resources.Volumes,
+            Files = spec.Resources.Files.Select(f => new ProjectFileDto(f.Kind.ToString(), f.Key, f.Origin, System.Text.Encoding.UTF8.GetByteCount(f.Content))).ToList(),
+            HostAccess = HostAccess.Find(spec, plan.ProjectDirectory).Select(f => f.ToString()).ToList(),
+            HostAccessAllowance = spec.HostAccess,
+        };
     }
 
-    public async Task<(PlanImportResponse? Imported, PlanRefusal? Refusal)> ImportAsync(PlanImportRequest request, string user, CancellationToken ct)
+    public async Task<(PlanImportResponse? Imported, PlanRefusal? Refusal)> ImportAsync(PlanImportRequest request, PlanAuthor author, CancellationToken ct)
     {
+        var user = author.Name;
         var name = (request.Name ?? "").Trim();
         if (name.Length is 0 or > 100)
             return (null, Refuse(400, "Missing name", "A plan needs a name of 1 to 100 characters."));
@@ -79,7 +89,8 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         {
             result = PlanImport.FromCompose(new ComposeImportRequest(
                 files.Select((f, i) => new ComposeSource(string.IsNullOrWhiteSpace(f.Name) ? $"file {i + 1}" : f.Name.Trim(), f.Content!)).ToList(),
-                request.Env, request.Profiles, name),
+                request.Env, request.Profiles, name,
+                (request.ProjectFiles ?? []).Select(f => new ComposeSource((f.Name ?? "").Trim(), f.Content ?? "")).ToList()),
                 request.StackBudgetBytes is > 0 and var b ? new Domain.Units.MemorySize(b) : null);
         }
         catch (ComposeException e)
@@ -95,18 +106,29 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
                 result.Issues.Select(i => i.ToDto()).ToList()));
         }
 
+        var now = clock.GetUtcNow();
+        var (allowance, denied) = HostAccessRule.Decide(result.Plan, null, author, now);
+        if (denied is not null)
+            return (null, denied);
+
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await db.Plans.AnyAsync(p => p.Name == name, ct))
             return (null, Refuse(409, "Name taken", $"A plan named '{name}' exists already; choose another name or save a revision of it."));
+        if (await db.Plans.Where(p => p.ProjectName == result.ProjectName).Select(p => p.Name).FirstOrDefaultAsync(ct) is { } holder)
+        {
+            return (null, Refuse(409, "Project name taken",
+                $"The Compose project '{result.ProjectName}' belongs to plan '{holder}': two plans of one project would share its containers, networks and volumes. Give the file another top-level name: or the plan another name."));
+        }
 
-        var now = clock.GetUtcNow();
-        var plan = new Plan { Name = name, Description = request.Description?.Trim(), CreatedAt = now };
-        var revision = result.Plan.ToRevision(plan.Id, 1, user, now);
+        var plan = new Plan { Name = name, ProjectName = result.ProjectName, Description = request.Description?.Trim(), CreatedAt = now };
+        var revision = (result.Plan with { HostAccess = allowance }).ToRevision(plan.Id, 1, user, now);
         revision.Comment = Truncate($"imported from {string.Join(", ", files.Select(f => f.Name))}" + (request.Profiles is { Count: > 0 } p ? $" with profiles {string.Join(", ", p)}" : ""));
         revision.ImportNotes = result.Warnings.Select(w => w.ToString()).ToList();
         plan.Revisions.Add(revision);
         db.Plans.Add(plan);
         Audit.AuditTrail.Add(db, now, user, Audit.AuditActions.PlanImported, $"plan {name}", revision.Comment);
+        if (allowance is not null)
+            AuditHostAccess(db, allowance, name, 1);
         try
         {
             await db.SaveChangesAsync(ct);
@@ -121,7 +143,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     }
 
     /// <summary>PUT: the document as the API shows it, masked secrets standing for the values of the revision it was made from.</summary>
-    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveRevisionAsync(Guid id, PlanUpdate update, string user, CancellationToken ct)
+    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveRevisionAsync(Guid id, PlanUpdate update, PlanAuthor author, CancellationToken ct)
     {
         if (update.Phases is null || update.Phases.Count == 0)
             return (null, Refuse(400, "No phases", "A plan needs at least one phase with its services."));
@@ -130,12 +152,14 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         var spec = PlanDocuments.ToSpec(update, previous, issues);
         if (issues.Count > 0)
             return (null, Invalid(issues));
-        return await SaveSpecAsync(id, update.BaseRevision, spec, update.Comment, user, ct);
+        return await SaveSpecAsync(id, update.BaseRevision, spec, update.Comment, author with { HostAccessReason = update.HostAccessReason }, ct);
     }
 
     /// <summary>A new revision when <paramref name="spec"/> passes every rule and differs from the latest; <paramref name="baseRevision"/> must still be the latest.</summary>
-    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveSpecAsync(Guid id, int? baseRevision, PlanSpec spec, string? comment, string user, CancellationToken ct)
+    /// <remarks>The editor and PUT change phases and services; the project's networks, volumes, configs and secrets stay those of the latest revision.</remarks>
+    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveSpecAsync(Guid id, int? baseRevision, PlanSpec spec, string? comment, PlanAuthor author, CancellationToken ct)
     {
+        var user = author.Name;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
         if (plan is null)
@@ -153,16 +177,24 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
             return (null, Invalid(issues));
 
         var previous = latest?.ToSpec();
+        spec = spec with { Resources = previous?.Resources ?? spec.Resources, HostAccess = null };
         var changes = previous is null ? [] : PlanDiff.Compare(previous, spec);
-        if (latest is not null && changes.Count == 0)
+        if (latest is not null && changes.Count == 0 && PlanMapping.SameContent(previous!, spec))
             return (ToDto(plan, latest), null);
 
-        var revision = spec.ToRevision(id, latestNumber + 1, user, clock.GetUtcNow());
+        var now = clock.GetUtcNow();
+        var (allowance, denied) = HostAccessRule.Decide(spec, plan.ProjectDirectory, author, now);
+        if (denied is not null)
+            return (null, denied);
+        spec = spec with { HostAccess = allowance };
+        var revision = spec.ToRevision(id, latestNumber + 1, user, now);
         revision.Comment = Truncate(string.IsNullOrWhiteSpace(comment) ? Summary(changes) : comment.Trim());
         revision.ImportNotes = latest?.ImportNotes ?? [];
         db.PlanRevisions.Add(revision);
         Audit.AuditTrail.Add(db, revision.CreatedAt, user, Audit.AuditActions.PlanRevised, $"plan {plan.Name}",
             $"revision {revision.Number}: {revision.Comment}");
+        if (allowance is not null)
+            AuditHostAccess(db, allowance, plan.Name, revision.Number);
         try
         {
             await db.SaveChangesAsync(ct);
@@ -175,6 +207,31 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         logger.LogInformation("Plan {Plan} revision {Revision} saved by {User}: {Changes} changes", plan.Name, revision.Number, user, changes.Count);
         return (ToDto(plan, revision), null);
     }
+
+    /// <summary>An Admin's setting: where the plan's relative bind mounts resolve on the host. Null clears it.</summary>
+    public async Task<PlanRefusal?> SetProjectDirectoryAsync(Guid id, string? directory, string user, CancellationToken ct)
+    {
+        var value = string.IsNullOrWhiteSpace(directory) ? null : directory.Trim();
+        if (value is not null && (!value.StartsWith('/') || value.Length > 1024 || value.Any(char.IsControl)))
+            return Refuse(400, "Not a directory", "The project directory is an absolute path on the host, at most 1024 characters.");
+        if (value is not null)
+            value = ProjectPaths.Normalise(value);
+        if (value == "/")
+            return Refuse(400, "Not a project directory", "\"/\" would put every path of the host inside the project.");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var plan = await db.Plans.FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (plan is null)
+            return Refuse(404, "Unknown plan", $"There is no plan {id}.");
+        var before = plan.ProjectDirectory;
+        plan.ProjectDirectory = value;
+        Audit.AuditTrail.Add(db, clock.GetUtcNow(), user, Audit.AuditActions.ProjectDirectoryChanged, $"plan {plan.Name}", $"{before ?? "none"} → {value ?? "none"}");
+        await db.SaveChangesAsync(ct);
+        return null;
+    }
+
+    private static void AuditHostAccess(DeployDeckDbContext db, HostAccessAllowance allowance, string plan, int revision) =>
+        Audit.AuditTrail.Add(db, allowance.At, allowance.AllowedBy, Audit.AuditActions.HostAccessAllowed, $"plan {plan} revision {revision}",
+            $"{allowance.Reason} — allowed: {string.Join("; ", allowance.Findings)}");
 
     private static PlanRefusal Invalid(IReadOnlyList<PlanIssue> issues)
     {

@@ -77,6 +77,9 @@ internal sealed class PlanConfiguration : IEntityTypeConfiguration<Plan>
         b.ToTable("plans");
         b.Property(p => p.Name).HasMaxLength(100);
         b.HasIndex(p => p.Name).IsUnique();
+        b.Property(p => p.ProjectName).HasMaxLength(63);
+        b.HasIndex(p => p.ProjectName).IsUnique();
+        b.Property(p => p.ProjectDirectory).HasMaxLength(1024);
         b.HasMany(p => p.Revisions).WithOne().HasForeignKey(r => r.PlanId).OnDelete(DeleteBehavior.Restrict);
     }
 }
@@ -90,8 +93,23 @@ internal sealed class PlanRevisionConfiguration : IEntityTypeConfiguration<PlanR
         b.Property(r => r.CreatedBy).HasMaxLength(256);
         b.Property(r => r.Comment).HasMaxLength(500);
         b.Property(r => r.ImportNotes).AsJson();
+        b.Property(r => r.Declarations).AsJson();
+        b.Property(r => r.HostAccess).AsJson();
         b.HasMany(r => r.Phases).WithOne().HasForeignKey(p => p.RevisionId).OnDelete(DeleteBehavior.Cascade);
         b.Navigation(r => r.Phases).AutoInclude();
+        b.HasMany(r => r.Files).WithOne().HasForeignKey(f => f.RevisionId).OnDelete(DeleteBehavior.Cascade);
+        b.Navigation(r => r.Files).AutoInclude();
+    }
+}
+
+internal sealed class RevisionFileConfiguration : IEntityTypeConfiguration<RevisionFile>
+{
+    public void Configure(EntityTypeBuilder<RevisionFile> b)
+    {
+        b.ToTable("revision_files");
+        b.Property(f => f.Key).HasMaxLength(255);
+        b.Property(f => f.Origin).HasMaxLength(600);
+        b.HasIndex(f => new { f.RevisionId, f.Kind, f.Key }).IsUnique();
     }
 }
 
@@ -126,6 +144,12 @@ internal sealed class PlanServiceConfiguration : IEntityTypeConfiguration<PlanSe
         b.Property(s => s.Networks).AsJson();
         b.Property(s => s.Ulimits).AsJson();
         b.Property(s => s.Gates).AsJson();
+        b.Property(s => s.NetworkMode).HasMaxLength(300);
+        b.Property(s => s.Files).AsJson();
+        b.Property(s => s.Replicas).HasDefaultValue(1);
+        b.Property(s => s.Update).AsJson();
+        b.Property(s => s.Options).AsJson();
+        b.Property(s => s.MaskedEnvironment).AsJson();
     }
 }
 

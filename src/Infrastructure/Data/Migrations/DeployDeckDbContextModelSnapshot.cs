@@ -200,9 +200,21 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
+                    b.Property<string>("ProjectDirectory")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)");
+
+                    b.Property<string>("ProjectName")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("ProjectName")
                         .IsUnique();
 
                     b.ToTable("plans", (string)null);
@@ -275,6 +287,13 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
+                    b.Property<string>("Declarations")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
+                    b.Property<string>("HostAccess")
+                        .HasColumnType("jsonb");
+
                     b.Property<string>("ImportNotes")
                         .IsRequired()
                         .HasColumnType("jsonb");
@@ -319,6 +338,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
+                    b.Property<string>("Files")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
                     b.Property<string>("Gates")
                         .IsRequired()
                         .HasColumnType("jsonb");
@@ -332,6 +355,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .HasColumnType("character varying(500)");
 
                     b.Property<string>("Labels")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
+                    b.Property<string>("MaskedEnvironment")
                         .IsRequired()
                         .HasColumnType("jsonb");
 
@@ -352,7 +379,15 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.Property<long?>("NanoCpus")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("NetworkMode")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
                     b.Property<string>("Networks")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
+                    b.Property<string>("Options")
                         .IsRequired()
                         .HasColumnType("jsonb");
 
@@ -366,6 +401,11 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
+                    b.Property<int>("Replicas")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(1);
+
                     b.Property<int>("RestartMaxRetries")
                         .HasColumnType("integer");
 
@@ -378,6 +418,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
+                    b.Property<string>("Update")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
+
                     b.Property<string>("Volumes")
                         .IsRequired()
                         .HasColumnType("jsonb");
@@ -387,6 +431,42 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.HasIndex("PhaseId");
 
                     b.ToTable("service_specs", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.RevisionFile", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Content")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Origin")
+                        .IsRequired()
+                        .HasMaxLength(600)
+                        .HasColumnType("character varying(600)");
+
+                    b.Property<Guid>("RevisionId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RevisionId", "Kind", "Key")
+                        .IsUnique();
+
+                    b.ToTable("revision_files", (string)null);
                 });
 
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.Rollout", b =>
@@ -960,6 +1040,15 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.RevisionFile", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.PlanRevision", null)
+                        .WithMany("Files")
+                        .HasForeignKey("RevisionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.Rollout", b =>
                 {
                     b.HasOne("DeployDeck.Infrastructure.Data.DockerHost", "Host")
@@ -1099,6 +1188,8 @@ namespace DeployDeck.Infrastructure.Data.Migrations
 
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.PlanRevision", b =>
                 {
+                    b.Navigation("Files");
+
                     b.Navigation("Phases");
                 });
 

@@ -32,6 +32,9 @@ public partial class PlanDetail
     private bool _loaded;
     private bool _canOperate;
     private bool _canApprove;
+    private bool _isAdmin;
+    private string? _projectDirectory;
+    private string? _hostAccessReason;
     private string? _acknowledgement;
     private List<HostDto> _hosts = [];
     private Guid _hostId;
@@ -80,6 +83,7 @@ public partial class PlanDetail
         var user = (await AuthenticationState).User;
         _canOperate = (await Authorization.AuthorizeAsync(user, Policies.Operate)).Succeeded;
         _canApprove = (await Authorization.AuthorizeAsync(user, Policies.Approve)).Succeeded;
+        _isAdmin = (await Authorization.AuthorizeAsync(user, Policies.Admin)).Succeeded;
         await using (var db = await DbFactory.CreateDbContextAsync())
         {
             _hosts = await db.Hosts.AsNoTracking().OrderBy(h => h.Name).Select(h => new HostDto(h.Id, h.Name, h.Endpoint, h.Description, h.CreatedAt)).ToListAsync();
@@ -96,6 +100,7 @@ public partial class PlanDetail
         (_plan, _saved) = loaded is { } l ? (l.Dto, l.Spec) : (null, null);
         _revisions = await Store.RevisionsAsync(Id, default) ?? [];
         _draft = _saved is null || _plan is null ? null : PlanDraft.From(_saved, _plan.Revision);
+        _projectDirectory = _plan?.ProjectDirectory;
         _editing = null;
         Revalidate();
     }
@@ -162,6 +167,20 @@ public partial class PlanDetail
             set.Add(key);
     }
 
+    private async Task SaveProjectDirectoryAsync()
+    {
+        var user = (await AuthenticationState).User;
+        var refusal = await Store.SetProjectDirectoryAsync(Id, _projectDirectory, user.Identity!.Name!, default);
+        if (refusal is not null)
+        {
+            Snackbar.Add($"{refusal.Title}: {refusal.Detail}", MudBlazor.Severity.Error);
+            return;
+        }
+
+        Snackbar.Add("Project directory set", MudBlazor.Severity.Success);
+        await LoadAsync();
+    }
+
     private async Task SaveAsync()
     {
         if (_spec is null || _draft is null)
@@ -171,7 +190,7 @@ public partial class PlanDetail
         try
         {
             var user = (await AuthenticationState).User;
-            var (saved, refusal) = await Store.SaveSpecAsync(Id, _draft.BaseRevision, _spec, _comment, user.Identity!.Name!, default);
+            var (saved, refusal) = await Store.SaveSpecAsync(Id, _draft.BaseRevision, _spec, _comment, PlanAuthor.Of(user, _hostAccessReason), default);
             if (refusal is not null)
             {
                 _saveRefusal = refusal;
