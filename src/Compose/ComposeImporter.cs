@@ -22,6 +22,11 @@ public sealed record ComposeModel(IReadOnlyList<ImportedService> Services, IRead
 
     public ProjectResources Resources { get; init; } = ProjectResources.None;
 
+    /// <summary>Phase settings from the top-level <c>x-deploydeck.phases</c>.</summary>
+    public IReadOnlyList<PhaseSettings> Phases { get; init; } = [];
+
+    public Domain.Units.MemorySize? StackBudget { get; init; }
+
     public bool HasErrors => Issues.Any(i => i.Severity == Severity.Error);
 }
 
@@ -49,6 +54,7 @@ public static class ComposeImporter
         var services = new Dictionary<string, YMap>(StringComparer.Ordinal);
         var declared = new Dictionary<string, YMap>(StringComparer.Ordinal); // top-level networks, volumes, configs, secrets
         string? projectName = null;
+        YMap? extension = null;
         var nodes = 0L;
         foreach (var file in request.Files)
         {
@@ -59,6 +65,8 @@ public static class ComposeImporter
                 issues.Add(new(Severity.Warning, $"{file.Name}: 'include' is not followed; upload the included files as well"));
             if (top.Has("models"))
                 issues.Add(new(Severity.Warning, $"{file.Name}: 'models' are not run by DeployDeck"));
+            if (top["x-deploydeck"] is YMap ext)
+                extension = extension is null ? (YMap)interpolation.Apply(ext, "x-deploydeck") : ComposeMerge.MergeDeclarations(extension, (YMap)interpolation.Apply(ext, "x-deploydeck"));
             if (top["name"] is { } name)
                 projectName = ((YScalar)interpolation.Apply(name is YScalar ? name : throw new ComposeException($"{file.Name}: name must be a single value"), "name")).Value;
 
@@ -109,6 +117,7 @@ public static class ComposeImporter
             issues.Add(new(Severity.Warning, $"variable {variable} is not set in .env; an empty string is used"));
 
         var project = ProjectNames.Normalise(projectName ?? request.ProjectName);
+        var (phaseSettings, stackBudget) = DeployDeckExtension.Read(extension, issues);
         var resources = new ResourceReader(variables, projectFiles, issues).Read(declared);
         var profiles = new HashSet<string>(request.Profiles ?? [], StringComparer.Ordinal);
         var imported = new List<ImportedService>();
@@ -131,6 +140,8 @@ public static class ComposeImporter
         {
             ProjectName = project,
             Resources = resources,
+            Phases = phaseSettings,
+            StackBudget = stackBudget,
         };
     }
 

@@ -96,6 +96,11 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
             Gates = ReadGates((service["x-deploydeck"] as YMap)?["gates"]),
         };
 
+        // Compose starts a service after those it borrows from: links, network_mode/pid/ipc service:x, volumes_from.
+        var implicitDependencies = Domain.Engine.ProjectLayout.BorrowsFrom(spec).Where(d => d != name && spec.DependsOn.All(e => e.Service != d)).ToList();
+        if (implicitDependencies.Count > 0)
+            spec = spec with { DependsOn = [.. spec.DependsOn, .. implicitDependencies.Select(d => new ServiceDependency(d))] };
+
         if (spec.NetworkMode is not null && service["networks"] is not null)
             Error("network_mode and networks cannot be combined");
         if (options.ContainerName is not null && spec.Replicas > 1)

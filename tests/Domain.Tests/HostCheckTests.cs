@@ -181,6 +181,9 @@ public sealed class OwnershipTests
     {
         var first = Guid.CreateVersion7();
         var second = Guid.CreateVersion7();
-        Assert.NotEqual(Engine.OwnershipLabels.ContainerName(first, "api"), Engine.OwnershipLabels.ContainerName(second, "api"));
+        var layout = new Engine.ProjectLayout("shop", new Plans.PlanSpec([]), null);
+        var api = new Plans.ServiceSpec { Name = "api", Image = "probe" };
+        Assert.NotEqual(layout.ContainerName(api, 1, first), layout.ContainerName(api, 1, second));
+        Assert.StartsWith("shop-api-1-", layout.ContainerName(api, 1, first), StringComparison.Ordinal);
     }
 }

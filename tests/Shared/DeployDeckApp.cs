@@ -301,16 +301,62 @@ public sealed class DeployDeckApp : IAsyncDisposable
             using var docker = Docker();
             foreach (var c in await ContainersAsync())
                 await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+            await RemoveProjectResourcesAsync(docker);
         }
         catch (Exception ex) when (ex is NpgsqlException or DockerApiException or HttpRequestException)
         {
-            // best effort: ./deploydeck test removes deploydeck.test containers at the end too
+            // best effort: ./deploydeck test removes deploydeck.test containers, networks and volumes at the end too
         }
 
         await using var admin = new NpgsqlConnection(AdminConnectionString);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Database}\" WITH (FORCE)", admin);
         await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The networks and volumes rollouts of this app's plans made; one still in use by another app stays.</summary>
+    private async Task RemoveProjectResourcesAsync(DockerClient docker)
+    {
+        var projects = new List<string>();
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT \"ProjectName\" FROM plans", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                projects.Add(reader.GetString(0));
+        }
+
+        var run = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local";
+        foreach (var project in projects)
+        {
+            var filter = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true, [$"deploydeck.test.run={run}"] = true },
+            };
+            foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }))
+            {
+                try
+                {
+                    await docker.Networks.DeleteNetworkAsync(network.ID);
+                }
+                catch (DockerApiException)
+                {
+                    // in use by another app's containers: removed by the last one, or by ./deploydeck test
+                }
+            }
+
+            foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = filter })).Volumes ?? [])
+            {
+                try
+                {
+                    await docker.Volumes.RemoveAsync(volume.Name, force: false);
+                }
+                catch (DockerApiException)
+                {
+                }
+            }
+        }
     }
 
     private static async Task StopAsync(Process? process)

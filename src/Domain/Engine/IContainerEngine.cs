@@ -8,8 +8,34 @@ namespace DeployDeck.Domain.Engine;
 /// </summary>
 public interface IContainerEngine
 {
-    /// <summary>Creates (not starts) a container for the service, labelled so that the engine itself says who owns it.</summary>
+    /// <summary>
+    /// Creates (not starts) a container for the service, labelled so that the engine itself says who owns it, joined to
+    /// every network of the request and holding its files (<see cref="PrepareAsync"/>).
+    /// </summary>
     Task<string> CreateAsync(ContainerRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a created container needs before it starts: the request's other networks joined and its configs and secrets
+    /// in place. Safe to repeat: a run after a crash between create and start calls it again.
+    /// </summary>
+    Task PrepareAsync(string containerId, ContainerRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The network, or null when the engine has none of that name.</summary>
+    Task<ResourceObservation?> NetworkAsync(string name, CancellationToken cancellationToken);
+
+    Task CreateNetworkAsync(NetworkRequest request, CancellationToken cancellationToken);
+
+    Task<ResourceObservation?> VolumeAsync(string name, CancellationToken cancellationToken);
+
+    Task CreateVolumeAsync(VolumeRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The host paths of <paramref name="paths"/> that do not exist on the engine's host, found by the engine itself.</summary>
+    Task<IReadOnlyList<string>> MissingHostPathsAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken);
+
+    /// <summary>Changes the restart policy of an existing container (a kept previous version must not come back by itself).</summary>
+    Task SetRestartPolicyAsync(string containerId, RestartPolicy policy, CancellationToken cancellationToken);
+
+    Task RenameAsync(string containerId, string name, CancellationToken cancellationToken);
 
     Task StartAsync(string containerId, CancellationToken cancellationToken);
 
@@ -61,9 +87,6 @@ public sealed record ContainerEvent(string ContainerId, string ContainerName, st
     public bool IsOom => Action == "oom";
 }
 
-/// <param name="Name">The container name on the engine.</param>
-/// <param name="Labels">DeployDeck's ownership labels plus the service's own.</param>
-public sealed record ContainerRequest(string Name, ServiceSpec Service, IReadOnlyDictionary<string, string> Labels);
 
 public enum HealthStatus
 {

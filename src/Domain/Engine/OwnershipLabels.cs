@@ -26,8 +26,4 @@ public static class OwnershipLabels
             [Service] = service,
             [Revision] = revisionId.ToString(),
         };
-
-    /// <summary>The engine's container name: short, unique per rollout and service, readable in `docker ps`.</summary>
-    /// <remarks>The id's last 12 hex digits are random; its first ones are a timestamp that two rollouts a minute apart share.</remarks>
-    public static string ContainerName(Guid rolloutId, string service) => $"dd-{service}-{rolloutId.ToString("N")[^12..]}";
 }

@@ -18,9 +18,147 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
 
     public async Task<string> CreateAsync(ContainerRequest request, CancellationToken cancellationToken)
     {
+        using (var cts = Timeout(cancellationToken))
+        {
+            var response = await client.Containers.CreateContainerAsync(ToParameters(request), cts.Token);
+            await PrepareAsync(response.ID, request, cancellationToken);
+            return response.ID;
+        }
+    }
+
+    public async Task PrepareAsync(string containerId, ContainerRequest request, CancellationToken cancellationToken)
+    {
         using var cts = Timeout(cancellationToken);
-        var response = await client.Containers.CreateContainerAsync(ToParameters(request), cts.Token);
-        return response.ID;
+        if (request.Endpoints.Count > 1)
+        {
+            var joined = (await client.Containers.InspectContainerAsync(containerId, cts.Token)).NetworkSettings?.Networks?.Keys.ToHashSet(StringComparer.Ordinal) ?? [];
+            foreach (var endpoint in request.Endpoints.Skip(1).Where(e => !joined.Contains(e.Network)))
+                await client.Networks.ConnectNetworkAsync(endpoint.Network, new NetworkConnectParameters { Container = containerId, EndpointConfig = Endpoint(endpoint) }, cts.Token);
+        }
+
+        if (request.Files.Count > 0)
+        {
+            // The archive API reaches an engine whose disk DeployDeck cannot see; entries carry their own owner and mode.
+            using var archive = ContainerFiles.Tar(request.Files);
+            await client.Containers.ExtractArchiveToContainerAsync(containerId, new CopyToContainerParameters { Path = "/" }, archive, cts.Token);
+        }
+    }
+
+    public async Task<ResourceObservation?> NetworkAsync(string name, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        // The list filter matches names by substring: the exact name decides.
+        var found = await client.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [name] = true } },
+        }, cts.Token);
+        return found.FirstOrDefault(n => n.Name == name) is { } network
+            ? new ResourceObservation(network.Name, new Dictionary<string, string>(network.Labels ?? new Dictionary<string, string>()))
+            : null;
+    }
+
+    public async Task CreateNetworkAsync(NetworkRequest request, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        var spec = request.Spec;
+        try
+        {
+            await client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+            {
+                Name = request.Name,
+                Driver = spec.Driver ?? "bridge",
+                Options = spec.DriverOpts.ToDictionary(),
+                Internal = spec.Internal,
+                Attachable = spec.Attachable,
+                EnableIPv6 = spec.EnableIpv6,
+                Labels = request.Labels.ToDictionary(),
+                IPAM = spec.Ipam is { } ipam
+                    ? new IPAM
+                    {
+                        Driver = ipam.Driver ?? "default",
+                        Options = ipam.Options.ToDictionary(),
+                        Config = ipam.Config.Select(c => new IPAMConfig { Subnet = c.Subnet!, IPRange = c.IpRange!, Gateway = c.Gateway!, AuxAddress = c.AuxAddresses.ToDictionary() }).ToList(),
+                    }
+                    : null,
+            }, cts.Token);
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            // created meanwhile by another run: what exists is checked by its labels
+        }
+    }
+
+    public async Task<ResourceObservation?> VolumeAsync(string name, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        try
+        {
+            var volume = await client.Volumes.InspectAsync(name, cts.Token);
+            return new ResourceObservation(volume.Name, new Dictionary<string, string>(volume.Labels ?? new Dictionary<string, string>()));
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task CreateVolumeAsync(VolumeRequest request, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        await client.Volumes.CreateAsync(new VolumesCreateParameters
+        {
+            Name = request.Name,
+            Driver = request.Spec.Driver ?? "local",
+            DriverOpts = request.Spec.DriverOpts.ToDictionary(),
+            Labels = request.Labels.ToDictionary(),
+        }, cts.Token);
+    }
+
+    public async Task<IReadOnlyList<string>> MissingHostPathsAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        // The engine itself refuses a bind mount whose source does not exist — on whatever host it runs on. A container is
+        // created (never started) with every path mounted read-only; each refusal names one missing path.
+        var missing = new List<string>();
+        var left = paths.Distinct(StringComparer.Ordinal).ToList();
+        while (left.Count > 0)
+        {
+            using var cts = Timeout(cancellationToken);
+            try
+            {
+                var probe = await client.Containers.CreateContainerAsync(new CreateContainerParameters
+                {
+                    Image = options.Value.HelperImage,
+                    Entrypoint = ["/bin/true"],
+                    Labels = new Dictionary<string, string> { ["deploydeck.helper"] = "path-check" },
+                    HostConfig = new HostConfig
+                    {
+                        NetworkMode = "none",
+                        Mounts = left.Select((p, i) => new Mount { Type = "bind", Source = p, Target = $"/check/{i}", ReadOnly = true }).ToList(),
+                    },
+                }, cts.Token);
+                await client.Containers.RemoveContainerAsync(probe.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+                return missing;
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.BadRequest && left.FirstOrDefault(p => (ex.ResponseBody ?? "").Contains($"does not exist: {p}", StringComparison.Ordinal)) is { } path)
+            {
+                missing.Add(path);
+                left.Remove(path);
+            }
+        }
+
+        return missing;
+    }
+
+    public async Task SetRestartPolicyAsync(string containerId, Domain.Plans.RestartPolicy policy, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        await client.Containers.UpdateContainerAsync(containerId, new ContainerUpdateParameters { RestartPolicy = Policy(policy) }, cts.Token);
+    }
+
+    public async Task RenameAsync(string containerId, string name, CancellationToken cancellationToken)
+    {
+        using var cts = Timeout(cancellationToken);
+        await client.Containers.RenameContainerAsync(containerId, new ContainerRenameParameters { NewName = name }, cts.Token);
     }
 
     public async Task StartAsync(string containerId, CancellationToken cancellationToken)
@@ -220,21 +358,35 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
     internal static CreateContainerParameters ToParameters(ContainerRequest request)
     {
         var s = request.Service;
+        var o = s.Options;
         var labels = new Dictionary<string, string>(s.Labels);
         foreach (var (k, v) in request.Labels)
             labels[k] = v;
         var limits = s.Resources;
         var swap = limits.MemorySwapLimit?.Bytes ?? limits.MemoryLimit?.Bytes ?? 0; // swap = limit: no swap, as the runbook says
+        var first = request.Endpoints.FirstOrDefault();
+        var exposed = s.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol}").Concat(o.Expose).Distinct(StringComparer.Ordinal);
 
         return new CreateContainerParameters
         {
             Name = request.Name,
             Image = s.Image,
+            Platform = o.Platform!,
             Cmd = s.Command?.ToList()!,
             Entrypoint = s.Entrypoint?.ToList()!,
             Env = s.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
             Labels = labels,
-            ExposedPorts = s.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol}").Distinct().ToDictionary(p => p, _ => new EmptyStruct()),
+            User = o.User!,
+            WorkingDir = o.WorkingDir!,
+            Hostname = o.Hostname!,
+            Domainname = o.Domainname!,
+            Tty = o.Tty,
+            OpenStdin = o.StdinOpen,
+            StopSignal = o.StopSignal!,
+            StopTimeout = o.StopGracePeriod,
+            ExposedPorts = exposed.ToDictionary(p => p, _ => new EmptyStruct()),
+            // An anonymous volume is declared on the container, as `docker run -v /path` does.
+            Volumes = request.Mounts.Where(m => m is { Type: "volume", Source: null }).ToDictionary(m => m.Target, _ => new EmptyStruct()),
             Healthcheck = s.HealthCheck is { } hc
                 ? new HealthcheckConfig
                 {
@@ -250,18 +402,18 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
                 Memory = limits.MemoryLimit?.Bytes ?? 0,
                 MemoryReservation = limits.MemoryReservation?.Bytes ?? 0,
                 MemorySwap = limits.MemoryLimit is null && limits.MemorySwapLimit is null ? 0 : swap,
+                MemorySwappiness = o.MemSwappiness,
                 NanoCPUs = limits.Cpus?.NanoCpus ?? 0,
-                RestartPolicy = new Docker.DotNet.Models.RestartPolicy
-                {
-                    Name = s.Restart.Mode switch
-                    {
-                        RestartMode.Always => RestartPolicyKind.Always,
-                        RestartMode.UnlessStopped => RestartPolicyKind.UnlessStopped,
-                        RestartMode.OnFailure => RestartPolicyKind.OnFailure,
-                        _ => RestartPolicyKind.No,
-                    },
-                    MaximumRetryCount = s.Restart.Mode == RestartMode.OnFailure ? s.Restart.MaxRetries : 0,
-                },
+                CPUShares = o.CpuShares ?? 0,
+                CpusetCpus = o.Cpuset!,
+                CPUQuota = o.CpuQuota ?? 0,
+                CPUPeriod = o.CpuPeriod ?? 0,
+                CPURealtimeRuntime = o.CpuRtRuntime ?? 0,
+                CPURealtimePeriod = o.CpuRtPeriod ?? 0,
+                PidsLimit = o.PidsLimit,
+                OomScoreAdj = o.OomScoreAdj ?? 0,
+                OomKillDisable = o.OomKillDisable,
+                RestartPolicy = Policy(s.Restart),
                 // A port without a host port is published on one the engine picks, as Compose does.
                 PortBindings = s.Ports.GroupBy(p => $"{p.ContainerPort}/{p.Protocol}")
                     .ToDictionary(g => g.Key, g => (IList<PortBinding>)g.Select(p => new PortBinding
@@ -270,9 +422,94 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
                         HostPort = p.HostPort?.ToString(CultureInfo.InvariantCulture) ?? "",
                     }).ToList()),
                 Ulimits = s.Ulimits.Select(u => new Docker.DotNet.Models.Ulimit { Name = u.Key, Soft = u.Value.Soft, Hard = u.Value.Hard }).ToList(),
+                NetworkMode = (request.NetworkMode ?? first?.Network)!,
+                Binds = request.Mounts.Where(m => m.Type is "bind" || m is { Type: "volume", Source: not null }).Select(Bind).ToList(),
+                Mounts = request.Mounts.Where(m => m.Type == "tmpfs").Select(m => new Mount
+                {
+                    Type = "tmpfs",
+                    Target = m.Target,
+                    ReadOnly = m.ReadOnly,
+                    TmpfsOptions = m.TmpfsSizeBytes is null && m.TmpfsMode is null ? null : new TmpfsOptions { SizeBytes = m.TmpfsSizeBytes, Mode = (uint?)m.TmpfsMode },
+                }).ToList(),
+                Tmpfs = o.Tmpfs.Select(t => t.Split(':', 2)).ToDictionary(t => t[0], t => t.Length > 1 ? t[1] : ""),
+                VolumesFrom = request.VolumesFrom.ToList(),
+                Links = request.Links.ToList(),
+                CapAdd = o.CapAdd.ToList(),
+                CapDrop = o.CapDrop.ToList(),
+                DNS = o.Dns.ToList(),
+                DNSSearch = o.DnsSearch.ToList(),
+                DNSOptions = o.DnsOptions.ToList(),
+                ExtraHosts = o.ExtraHosts.ToList(),
+                GroupAdd = o.GroupAdd.ToList(),
+                Init = o.Init,
+                ReadonlyRootfs = o.ReadOnly,
+                ShmSize = o.ShmSize?.Bytes ?? 0,
+                Sysctls = o.Sysctls.ToDictionary(),
+                StorageOpt = o.StorageOpt.ToDictionary(),
+                LogConfig = o.Logging is { } log ? new LogConfig { Type = log.Driver ?? "", Config = log.Options.ToDictionary() } : null!,
+                IpcMode = request.IpcMode!,
+                PidMode = request.PidMode!,
+                UTSMode = o.Uts!,
+                UsernsMode = o.UsernsMode!,
+                CgroupnsMode = o.Cgroup!,
+                CgroupParent = o.CgroupParent!,
+                Privileged = o.Privileged,
+                Devices = o.Devices.Select(d => new Docker.DotNet.Models.DeviceMapping { PathOnHost = d.PathOnHost, PathInContainer = d.PathInContainer, CgroupPermissions = d.Permissions }).ToList(),
+                DeviceCgroupRules = o.DeviceCgroupRules.ToList(),
+                SecurityOpt = o.SecurityOpt.ToList(),
+                Runtime = o.Runtime!,
+                Isolation = o.Isolation!,
+                BlkioWeight = (ushort)(o.Blkio?.Weight ?? 0),
+                BlkioWeightDevice = o.Blkio?.WeightDevice.Select(d => new WeightDevice { Path = d.Key, Weight = (ushort)d.Value }).ToList()!,
+                BlkioDeviceReadBps = Throttle(o.Blkio?.DeviceReadBps)!,
+                BlkioDeviceWriteBps = Throttle(o.Blkio?.DeviceWriteBps)!,
+                BlkioDeviceReadIOps = Throttle(o.Blkio?.DeviceReadIops)!,
+                BlkioDeviceWriteIOps = Throttle(o.Blkio?.DeviceWriteIops)!,
             },
+            NetworkingConfig = first is null || request.NetworkMode is not null
+                ? null!
+                : new NetworkingConfig { EndpointsConfig = new Dictionary<string, EndpointSettings> { [first.Network] = Endpoint(first) } },
         };
     }
+
+    private static List<ThrottleDevice>? Throttle(IReadOnlyDictionary<string, long>? rates) =>
+        rates?.Select(r => new ThrottleDevice { Path = r.Key, Rate = (ulong)r.Value }).ToList();
+
+    /// <summary>A volume or bind mount as Compose's short syntax writes it for the engine: "source:target:ro,z,rshared,nocopy".</summary>
+    private static string Bind(MountRequest m)
+    {
+        var modes = new List<string> { m.ReadOnly ? "ro" : "rw" };
+        if (m.Selinux is { } z)
+            modes.Add(z);
+        if (m.Propagation is { } p)
+            modes.Add(p);
+        if (m.NoCopy)
+            modes.Add("nocopy");
+        return $"{m.Source}:{m.Target}:{string.Join(',', modes)}";
+    }
+
+    private static EndpointSettings Endpoint(EndpointRequest e) => new()
+    {
+        Aliases = e.Aliases.ToList(),
+        Links = e.Links.Count == 0 ? null! : e.Links.ToList(),
+        DriverOpts = e.DriverOpts.Count == 0 ? null! : e.DriverOpts.ToDictionary(),
+        MacAddress = e.MacAddress!,
+        IPAMConfig = e.Ipv4Address is null && e.Ipv6Address is null && e.LinkLocalIps.Count == 0
+            ? null!
+            : new EndpointIPAMConfig { IPv4Address = e.Ipv4Address!, IPv6Address = e.Ipv6Address!, LinkLocalIPs = e.LinkLocalIps.ToList() },
+    };
+
+    private static Docker.DotNet.Models.RestartPolicy Policy(Domain.Plans.RestartPolicy policy) => new()
+    {
+        Name = policy.Mode switch
+        {
+            RestartMode.Always => RestartPolicyKind.Always,
+            RestartMode.UnlessStopped => RestartPolicyKind.UnlessStopped,
+            RestartMode.OnFailure => RestartPolicyKind.OnFailure,
+            _ => RestartPolicyKind.No,
+        },
+        MaximumRetryCount = policy.Mode == RestartMode.OnFailure ? policy.MaxRetries : 0,
+    };
 
     internal static ContainerObservation ToObservation(ContainerInspectResponse c)
     {

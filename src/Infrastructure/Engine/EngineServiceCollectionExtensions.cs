@@ -28,6 +28,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Domain.Hosts.IHostInspector, DockerHostInspector>();
         services.AddSingleton<Preflight.PreflightRunner>();
+        services.AddSingleton<Preflight.ProjectCheck>();
         return services;
     }
 }

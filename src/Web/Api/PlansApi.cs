@@ -67,6 +67,17 @@ public static class PlansApi
             .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
             .RequireAuthorization(Auth.Policies.Operate);
 
+        plans.MapPost("/{id:guid}/revisions/import", async Task<Results<Created<PlanImportResponse>, ProblemHttpResult>> (
+                Guid id, PlanImportRequest? request, PlanStore store, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                if (request is null)
+                    return ApiResults.Problem(400, "No files", "Send {\"files\": [{\"name\": \"docker-compose.yml\", \"content\": \"…\"}], \"env\": \"KEY=value\", \"projectFiles\": []}.");
+                var (imported, refusal) = await store.ImportRevisionAsync(id, request, PlanAuthor.Of(user, request.HostAccessReason), ct);
+                return refusal is not null ? Problem(refusal) : TypedResults.Created($"/api/plans/{id}?revision={imported!.Plan.Revision}", imported);
+            })
+            .WithMetadata(new RequestSizeLimitAttribute(MaxImportBodyBytes))
+            .RequireAuthorization(Auth.Policies.Operate);
+
         plans.MapPut("/{id:guid}/project-directory", async Task<Results<NoContent, ProblemHttpResult>> (
                 Guid id, ProjectDirectoryUpdate? update, PlanStore store, ClaimsPrincipal user, CancellationToken ct) =>
             {

@@ -80,34 +80,13 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         var name = (request.Name ?? "").Trim();
         if (name.Length is 0 or > 100)
             return (null, Refuse(400, "Missing name", "A plan needs a name of 1 to 100 characters."));
+        var (result, unreadable) = ReadCompose(request, name);
+        if (unreadable is not null)
+            return (null, unreadable);
         var files = request.Files ?? [];
-        if (files.Any(f => string.IsNullOrWhiteSpace(f.Content)))
-            return (null, Refuse(400, "Empty file", $"{files.First(f => string.IsNullOrWhiteSpace(f.Content)).Name ?? "a file"} has no content."));
-
-        PlanImportResult result;
-        try
-        {
-            result = PlanImport.FromCompose(new ComposeImportRequest(
-                files.Select((f, i) => new ComposeSource(string.IsNullOrWhiteSpace(f.Name) ? $"file {i + 1}" : f.Name.Trim(), f.Content!)).ToList(),
-                request.Env, request.Profiles, name,
-                (request.ProjectFiles ?? []).Select(f => new ComposeSource((f.Name ?? "").Trim(), f.Content ?? "")).ToList()),
-                request.StackBudgetBytes is > 0 and var b ? new Domain.Units.MemorySize(b) : null);
-        }
-        catch (ComposeException e)
-        {
-            return (null, Refuse(400, "The Compose files cannot be read", e.Message));
-        }
-
-        if (result.Plan is null)
-        {
-            var errors = result.Errors.ToList();
-            return (null, new PlanRefusal(422, "The Compose files do not make a valid plan",
-                $"{errors.Count} problem{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors.Take(5))}{(errors.Count > 5 ? " …" : "")}",
-                result.Issues.Select(i => i.ToDto()).ToList()));
-        }
 
         var now = clock.GetUtcNow();
-        var (allowance, denied) = HostAccessRule.Decide(result.Plan, null, author, now);
+        var (allowance, denied) = HostAccessRule.Decide(result.Plan!, null, author, now);
         if (denied is not null)
             return (null, denied);
 
@@ -121,7 +100,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         }
 
         var plan = new Plan { Name = name, ProjectName = result.ProjectName, Description = request.Description?.Trim(), CreatedAt = now };
-        var revision = (result.Plan with { HostAccess = allowance }).ToRevision(plan.Id, 1, user, now);
+        var revision = (result.Plan! with { HostAccess = allowance }).ToRevision(plan.Id, 1, user, now);
         revision.Comment = Truncate($"imported from {string.Join(", ", files.Select(f => f.Name))}" + (request.Profiles is { Count: > 0 } p ? $" with profiles {string.Join(", ", p)}" : ""));
         revision.ImportNotes = result.Warnings.Select(w => w.ToString()).ToList();
         plan.Revisions.Add(revision);
@@ -138,8 +117,88 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
             return (null, Refuse(409, "Name taken", $"A plan named '{name}' was just created by someone else."));
         }
 
-        logger.LogInformation("Plan {Plan} imported by {User}: {Services} services in {Phases} phases", name, user, result.Plan.AllServices.Count(), result.Plan.Phases.Count);
+        logger.LogInformation("Plan {Plan} imported by {User}: {Services} services in {Phases} phases", name, user, result.Plan!.AllServices.Count(), result.Plan.Phases.Count);
         return (new PlanImportResponse(ToDto(plan, revision), result.Warnings.Select(w => w.ToDto()).ToList(), result.SkippedByProfile), null);
+    }
+
+    /// <summary>The Compose files of a request as a plan, or why they make none.</summary>
+    private static (PlanImportResult Result, PlanRefusal? Refusal) ReadCompose(PlanImportRequest request, string projectName)
+    {
+        var files = request.Files ?? [];
+        if (files.Count == 0)
+            return (null!, Refuse(400, "No files", "Send {\"files\": [{\"name\": \"docker-compose.yml\", \"content\": \"…\"}]}."));
+        if (files.Any(f => string.IsNullOrWhiteSpace(f.Content)))
+            return (null!, Refuse(400, "Empty file", $"{files.First(f => string.IsNullOrWhiteSpace(f.Content)).Name ?? "a file"} has no content."));
+
+        PlanImportResult result;
+        try
+        {
+            result = PlanImport.FromCompose(new ComposeImportRequest(
+                files.Select((f, i) => new ComposeSource(string.IsNullOrWhiteSpace(f.Name) ? $"file {i + 1}" : f.Name.Trim(), f.Content!)).ToList(),
+                request.Env, request.Profiles, projectName,
+                (request.ProjectFiles ?? []).Select(f => new ComposeSource((f.Name ?? "").Trim(), f.Content ?? "")).ToList()),
+                request.StackBudgetBytes is > 0 and var b ? new Domain.Units.MemorySize(b) : null);
+        }
+        catch (ComposeException e)
+        {
+            return (null!, Refuse(400, "The Compose files cannot be read", e.Message));
+        }
+
+        if (result.Plan is null)
+        {
+            var errors = result.Errors.ToList();
+            return (null!, new PlanRefusal(422, "The Compose files do not make a valid plan",
+                $"{errors.Count} problem{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors.Take(5))}{(errors.Count > 5 ? " …" : "")}",
+                result.Issues.Select(i => i.ToDto()).ToList()));
+        }
+
+        return (result, null);
+    }
+
+    /// <summary>
+    /// New Compose files for an existing plan: the files decide every service and the project's networks, volumes, configs
+    /// and secrets; the plan keeps its phases — their settings, and the phase each known service was placed in.
+    /// </summary>
+    public async Task<(PlanImportResponse? Imported, PlanRefusal? Refusal)> ImportRevisionAsync(Guid id, PlanImportRequest request, PlanAuthor author, CancellationToken ct)
+    {
+        Plan? plan;
+        PlanRevision? latest;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
+            if (plan is null)
+                return (null, Refuse(404, "Unknown plan", $"There is no plan {id}."));
+            latest = await Revisions(db, id, null).FirstOrDefaultAsync(ct);
+        }
+
+        var (result, unreadable) = ReadCompose(request, plan.ProjectName);
+        if (unreadable is not null)
+            return (null, unreadable);
+        if (result.ProjectName != plan.ProjectName)
+        {
+            return (null, Refuse(409, "Another project",
+                $"The files name the project '{result.ProjectName}', but this plan is project '{plan.ProjectName}' (its name is fixed: its volumes carry it)."));
+        }
+
+        var spec = latest is null ? result.Plan! : KeepPhases(latest.ToSpec(), result.Plan!);
+        var comment = request.Description ?? $"imported from {string.Join(", ", (request.Files ?? []).Select(f => f.Name))}";
+        var (saved, refusal) = await SaveSpecAsync(id, latest?.Number, spec, comment, author, ct, result.Plan!.Resources, result.Warnings.Select(w => w.ToString()).ToList());
+        return refusal is not null ? (null, refusal) : (new PlanImportResponse(saved!, result.Warnings.Select(w => w.ToDto()).ToList(), result.SkippedByProfile), null);
+    }
+
+    /// <summary>The imported services, in the phases the plan had (with their settings); a new service where the import put it.</summary>
+    private static PlanSpec KeepPhases(PlanSpec before, PlanSpec imported)
+    {
+        var phaseOf = before.Phases.SelectMany(p => p.Services.Select(s => (s.Name, Phase: p.Name))).ToDictionary(x => x.Name, x => x.Phase, StringComparer.Ordinal);
+        var placed = imported.Phases.SelectMany(p => p.Services.Select(s => (Service: s, Phase: phaseOf.GetValueOrDefault(s.Name) ?? p.Name))).ToList();
+        var names = before.Phases.Select(p => p.Name).Concat(imported.Phases.Select(p => p.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var phases = names.Select(n => (before.Phases.FirstOrDefault(p => p.Name == n) ?? imported.Phases.First(p => p.Name == n)) with
+            {
+                Services = placed.Where(x => x.Phase == n).Select(x => x.Service).ToList(),
+            })
+            .Where(p => p.Services.Count > 0 || before.Phases.Any(b => b.Name == p.Name))
+            .ToList();
+        return new PlanSpec(phases, imported.StackBudget ?? before.StackBudget) { Resources = imported.Resources };
     }
 
     /// <summary>PUT: the document as the API shows it, masked secrets standing for the values of the revision it was made from.</summary>
@@ -157,7 +216,10 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
 
     /// <summary>A new revision when <paramref name="spec"/> passes every rule and differs from the latest; <paramref name="baseRevision"/> must still be the latest.</summary>
     /// <remarks>The editor and PUT change phases and services; the project's networks, volumes, configs and secrets stay those of the latest revision.</remarks>
-    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveSpecAsync(Guid id, int? baseRevision, PlanSpec spec, string? comment, PlanAuthor author, CancellationToken ct)
+    /// <param name="resources">The project's networks, volumes, configs and secrets when new files bring them; null keeps the latest revision's.</param>
+    /// <param name="importNotes">What an import of new files noticed; null keeps the latest revision's notes.</param>
+    public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveSpecAsync(Guid id, int? baseRevision, PlanSpec spec, string? comment, PlanAuthor author, CancellationToken ct,
+        ProjectResources? resources = null, List<string>? importNotes = null)
     {
         var user = author.Name;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -177,7 +239,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
             return (null, Invalid(issues));
 
         var previous = latest?.ToSpec();
-        spec = spec with { Resources = previous?.Resources ?? spec.Resources, HostAccess = null };
+        spec = spec with { Resources = resources ?? previous?.Resources ?? spec.Resources, HostAccess = null };
         var changes = previous is null ? [] : PlanDiff.Compare(previous, spec);
         if (latest is not null && changes.Count == 0 && PlanMapping.SameContent(previous!, spec))
             return (ToDto(plan, latest), null);
@@ -189,7 +251,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         spec = spec with { HostAccess = allowance };
         var revision = spec.ToRevision(id, latestNumber + 1, user, now);
         revision.Comment = Truncate(string.IsNullOrWhiteSpace(comment) ? Summary(changes) : comment.Trim());
-        revision.ImportNotes = latest?.ImportNotes ?? [];
+        revision.ImportNotes = importNotes ?? latest?.ImportNotes ?? [];
         db.PlanRevisions.Add(revision);
         Audit.AuditTrail.Add(db, revision.CreatedAt, user, Audit.AuditActions.PlanRevised, $"plan {plan.Name}",
             $"revision {revision.Number}: {revision.Comment}");

@@ -24,6 +24,7 @@ public sealed class RolloutLauncher(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IBackgroundJobClient jobs,
     PreflightRunner preflight,
+    ProjectCheck project,
     TimeProvider time,
     ILogger<RolloutLauncher> logger)
 {
@@ -70,6 +71,15 @@ public sealed class RolloutLauncher(
 
         if (check.Refusal is { } refusal)
             return (null, new(StatusCodes.Status409Conflict, "Preflight refused", $"Not started: {refusal}."));
+        try
+        {
+            if (await project.RefusalAsync(new Domain.Engine.ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory), spec, plan.ProjectDirectory, cancellationToken) is { } missing)
+                return (null, new(StatusCodes.Status409Conflict, "The project is not ready on the host", $"Not started: {missing}."));
+        }
+        catch (Docker.DotNet.DockerApiException ex)
+        {
+            return (null, new(StatusCodes.Status503ServiceUnavailable, "Host check failed", $"The engine of host '{host.Name}' did not answer the project check: {ex.Message}"));
+        }
 
         var who = user.Identity?.Name ?? "unknown";
         var reason = acknowledgement?.Trim();

@@ -21,6 +21,7 @@ public sealed class RolloutJobs(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IContainerEngine engine,
     PreflightRunner preflight,
+    ProjectCheck project,
     GateRunner gates,
     ContainerWatch watch,
     RolloutRecorder recorder,
@@ -30,6 +31,12 @@ public sealed class RolloutJobs(
     ILogger<RolloutJobs> logger) : IRolloutJobs
 {
     private readonly RolloutOptions _options = options.Value;
+    private ProjectContext? _project;
+
+    /// <summary>The rollout's Compose project, read with its revision.</summary>
+    private ProjectContext Project => _project ?? throw new InvalidOperationException("the rollout's project is read with its revision");
+
+    private sealed record ProjectContext(string? Directory, ProjectLayout Layout);
 
     public async Task DriveAsync(Guid rolloutId, CancellationToken cancellationToken)
     {
@@ -73,7 +80,14 @@ public sealed class RolloutJobs(
                     return;
                 }
 
-                plan = revision ??= rollout.PlanRevision!.ToSpec();
+                if (revision is null)
+                {
+                    revision = rollout.PlanRevision!.ToSpec();
+                    var owner = await db.Plans.AsNoTracking().Where(p => p.Id == rollout.PlanId).Select(p => new { p.ProjectName, p.ProjectDirectory }).FirstAsync(ct);
+                    _project = new ProjectContext(owner.ProjectDirectory, new ProjectLayout(owner.ProjectName, revision, owner.ProjectDirectory));
+                }
+
+                plan = revision;
             }
 
             if (rollout.AbortRequestedBy is not null && !RolloutStateMachine.IsFinal(rollout.State) && rollout.State != RolloutState.RollingBack)
@@ -85,6 +99,15 @@ public sealed class RolloutJobs(
             switch (rollout.State)
             {
                 case RolloutState.Queued:
+                    if (await project.RefusalAsync(Project.Layout, plan, Project.Directory, ct) is { } refused)
+                    {
+                        await recorder.RecordAsync(rolloutId, "rollout.failed", $"Refused before anything started: {refused}", ct,
+                            key: "rollout:failed", change: db => ToStateAsync(db, rolloutId, RolloutState.Failed, refused));
+                        return;
+                    }
+
+                    foreach (var made in await project.CreateMissingAsync(Project.Layout, _options.ExtraLabels, ct))
+                        await recorder.RecordAsync(rolloutId, "project.created", $"Created {made} of project {Project.Layout.Project}", ct, key: $"project:{made}");
                     await recorder.RecordAsync(rolloutId, "rollout.started", $"Rollout started by {rollout.StartedBy}: {plan.Phases.Count} phase(s), {plan.AllServices.Count()} service(s)", ct,
                         key: "rollout:started", change: db => ToStateAsync(db, rolloutId, RolloutState.Running));
                     continue;
@@ -299,11 +322,12 @@ public sealed class RolloutJobs(
                 labels[key] = value;
             labels[OwnershipLabels.Attempt] = run.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+            var request = await RequestAsync(rollout, service, 1, labels, ct);
             string containerId;
             if (existing is null)
             {
                 await SetServiceStateAsync(rollout.Id, service.Name, ServiceState.Creating, null, null, ct);
-                containerId = await engine.CreateAsync(new ContainerRequest(OwnershipLabels.ContainerName(rollout.Id, service.Name), service, labels), ct);
+                containerId = await engine.CreateAsync(request, ct);
                 // Started at once, recorded after: the bookkeeping must not add to the service's start time. A crash in
                 // between leaves a container in "created", which the next run starts (below).
                 await engine.StartAsync(containerId, ct);
@@ -321,6 +345,7 @@ public sealed class RolloutJobs(
             var observed = await engine.InspectAsync(containerId, ct);
             if (observed is { Status: "created" })
             {
+                await engine.PrepareAsync(containerId, request, ct); // a run before a crash may have stopped between create and start
                 await engine.StartAsync(containerId, ct);
                 await recorder.RecordAsync(rollout.Id, "service.started", "Started", ct, phase.Name, service.Name, run.ServiceKey(service.Name, "started"));
                 observed = await engine.InspectAsync(containerId, ct);
@@ -364,6 +389,21 @@ public sealed class RolloutJobs(
         {
             return await ServiceFailedAsync(rollout.Id, phase, service, run, ex.Message, ct);
         }
+    }
+
+    /// <summary>The container as the engine is to create it, what it borrows from other services resolved to their containers.</summary>
+    private async Task<ContainerRequest> RequestAsync(Rollout rollout, ServiceSpec service, int number, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        var borrowed = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var other in ProjectLayout.BorrowsFrom(service))
+        {
+            var theirs = await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Plan] = rollout.PlanId.ToString(), [OwnershipLabels.Service] = other }, ct);
+            // This rollout's container of it when there is one; else the one that runs now.
+            borrowed[other] = (theirs.FirstOrDefault(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) == rollout.Id.ToString())
+                ?? theirs.FirstOrDefault(c => c.State == "running"))?.Name;
+        }
+
+        return Project.Layout.Container(service, number, Project.Layout.ContainerName(service, number, rollout.Id), labels, other => borrowed.GetValueOrDefault(other));
     }
 
     /// <summary>

@@ -1,0 +1,86 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+
+namespace DeployDeck.Infrastructure.Preflight;
+
+/// <summary>
+/// Before anything starts: what a plan's Compose project needs from the host is there — external networks and volumes,
+/// bind mount sources, an allowance for keys that reach the host — and nothing of another project stands in its way.
+/// Then the project's own networks and volumes are made, as <c>docker compose up</c> makes them.
+/// </summary>
+public sealed class ProjectCheck(IContainerEngine engine)
+{
+    /// <returns>Why the rollout must not start, or null.</returns>
+    public async Task<string?> RefusalAsync(ProjectLayout layout, PlanSpec plan, string? projectDirectory, CancellationToken ct)
+    {
+        var problems = new List<string>(layout.Problems);
+        var unallowed = HostAccess.Find(plan, projectDirectory).Where(f => plan.HostAccess?.Covers([f]) != true).ToList();
+        if (unallowed.Count > 0)
+            problems.Add($"keys that reach the host are not allowed for this revision ({string.Join("; ", unallowed)}): an Admin must save the plan with a reason");
+
+        foreach (var network in layout.Networks)
+        {
+            var found = await engine.NetworkAsync(network.Name, ct);
+            if (network.Spec.External && found is null)
+                problems.Add($"the external network {network.Name} does not exist on the host: create it first (docker network create {network.Name})");
+            else if (!network.Spec.External && found is not null && Owner(found) != layout.Project)
+                problems.Add($"the network {network.Name} exists but belongs to {Describe(found)}: rename one of them, or declare it external: true to share it");
+        }
+
+        foreach (var volume in layout.Volumes)
+        {
+            var found = await engine.VolumeAsync(volume.Name, ct);
+            if (volume.Spec.External && found is null)
+                problems.Add($"the external volume {volume.Name} does not exist on the host: create it first (docker volume create {volume.Name})");
+            else if (!volume.Spec.External && found is not null && Owner(found) is { } owner && owner != layout.Project)
+                problems.Add($"the volume {volume.Name} holds the data of project {owner}: declare it external: true to share it");
+        }
+
+        if (layout.BindSources.Count > 0)
+        {
+            // Compose would create an empty directory where a source is missing: a config directory that silently is not there.
+            foreach (var missing in await engine.MissingHostPathsAsync(layout.BindSources, ct))
+                problems.Add($"the bind mount source {missing} does not exist on the host");
+        }
+
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+
+    /// <summary>Creates the project's networks and volumes that are missing; what it created, for the record.</summary>
+    /// <param name="extraLabels">DeployDeck's labels for everything it creates (a team, a cost centre; tests mark theirs).</param>
+    public async Task<IReadOnlyList<string>> CreateMissingAsync(ProjectLayout layout, IReadOnlyDictionary<string, string> extraLabels, CancellationToken ct)
+    {
+        var created = new List<string>();
+        foreach (var network in layout.Networks.Where(n => !n.Spec.External))
+        {
+            if (await engine.NetworkAsync(network.Name, ct) is null)
+            {
+                await engine.CreateNetworkAsync(network with { Labels = With(network.Labels, extraLabels) }, ct);
+                created.Add($"network {network.Name}");
+            }
+        }
+
+        foreach (var volume in layout.Volumes.Where(v => !v.Spec.External))
+        {
+            if (await engine.VolumeAsync(volume.Name, ct) is null)
+            {
+                await engine.CreateVolumeAsync(volume with { Labels = With(volume.Labels, extraLabels) }, ct);
+                created.Add($"volume {volume.Name}");
+            }
+        }
+
+        return created;
+    }
+
+    private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> extra)
+    {
+        var result = new Dictionary<string, string>(extra, StringComparer.Ordinal);
+        foreach (var (k, v) in labels)
+            result[k] = v;
+        return result;
+    }
+
+    private static string? Owner(ResourceObservation found) => found.Labels.GetValueOrDefault(ComposeLabels.Project);
+
+    private static string Describe(ResourceObservation found) => Owner(found) is { } owner ? $"project {owner}" : "no Compose project (made by hand)";
+}
