@@ -31,8 +31,27 @@ public sealed class ServiceReadinessTests
     };
 
     [Fact]
-    public void Running_service_without_health_check_is_ready() =>
-        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(Spec(null), Seen(), TimeSpan.Zero).Readiness);
+    public void Running_service_without_health_check_is_ready_once_it_stayed_up_for_its_monitor_time()
+    {
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(Spec(null), Seen(), TimeSpan.FromSeconds(1)).Readiness);
+        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(Spec(null), Seen(), TimeSpan.FromSeconds(5)).Readiness);
+        var patient = Spec(null) with { Update = new UpdateSpec(Monitor: TimeSpan.FromSeconds(20)) };
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(patient, Seen(), TimeSpan.FromSeconds(19)).Readiness);
+        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(patient, Seen(), TimeSpan.FromSeconds(20)).Readiness);
+    }
+
+    [Fact]
+    public void A_healthy_container_that_only_just_started_waits_for_its_monitor_time() =>
+        Assert.Equal(Readiness.Waiting, ServiceReadiness.Evaluate(Spec(Check), Seen(health: HealthStatus.Healthy), TimeSpan.FromSeconds(2)).Readiness);
+
+    [Fact]
+    public void A_container_that_restarted_before_it_was_ready_fails()
+    {
+        var verdict = ServiceReadiness.Evaluate(Spec(null), Seen() with { RestartCount = 1, ExitCode = 1 }, TimeSpan.FromSeconds(6));
+        Assert.Equal(Readiness.Failed, verdict.Readiness);
+        Assert.Contains("restarted 1 time(s)", verdict.Reason, StringComparison.Ordinal);
+        Assert.Equal(Readiness.Ready, ServiceReadiness.Evaluate(Spec(null), Seen() with { RestartCount = 3 }, TimeSpan.FromSeconds(6), restartsBefore: 3).Readiness);
+    }
 
     [Fact]
     public void Running_service_with_health_check_waits_until_healthy()

@@ -145,6 +145,13 @@ public static class PlanValidation
         foreach (var problem in service.Gates.SelectMany(g => g.Problems(service)))
             issues.Add(new(Severity.Error, problem, phase, service.Name));
 
+        if (Rollouts.UpdateOrders.Impossible(service) is { } impossible)
+            issues.Add(new(Severity.Error, impossible, phase, service.Name));
+        if (service.Replicas > 1 && service.Ports.FirstOrDefault(p => p.HostPort is not null) is { } fixedPort)
+            issues.Add(new(Severity.Error, $"{service.Replicas} replicas cannot all publish the host port {fixedPort.HostPort}: publish a range, or no host port", phase, service.Name));
+        if (service.Replicas is < 0 or > 100)
+            issues.Add(new(Severity.Error, $"{service.Replicas} replicas: a service runs 0 to 100 containers", phase, service.Name));
+
         if (service.HealthCheck is { } hc && (hc.Interval <= TimeSpan.Zero || hc.Retries < 1))
             issues.Add(new(Severity.Error, "health check needs an interval above 0 and at least 1 retry", phase, service.Name));
     }

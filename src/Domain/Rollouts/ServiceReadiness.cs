@@ -16,9 +16,16 @@ public sealed record ReadinessVerdict(Readiness Readiness, string Reason);
 /// The first gate: a service is ready when it runs, or is healthy where it has a health check. A one-shot service (one
 /// that others wait for with service_completed_successfully, like a migration) is ready when it has exited 0.
 /// </summary>
+/// <remarks>
+/// Running — and healthy, where there is a health check — must also have lasted: a container counts as ready only once it
+/// stayed up for its <c>deploy.update_config.monitor</c> (5 s by default, as Swarm's CLI; Nomad's <c>min_healthy_time</c>)
+/// without a restart, so a service that exits a second after its start does not pass its phase.
+/// </remarks>
 public static class ServiceReadiness
 {
-    public static ReadinessVerdict Evaluate(ServiceSpec spec, ContainerObservation? container, TimeSpan waited, bool oneShot = false)
+    /// <param name="waited">How long the container has been up (since it started).</param>
+    /// <param name="restartsBefore">Restarts the container had before this wait (a previous container brought back).</param>
+    public static ReadinessVerdict Evaluate(ServiceSpec spec, ContainerObservation? container, TimeSpan waited, bool oneShot = false, int restartsBefore = 0)
     {
         if (container is null)
             return new(Readiness.Failed, "the container is gone");
@@ -38,16 +45,25 @@ public static class ServiceReadiness
                 ? new(Readiness.Waiting, "created, not started")
                 : new(Readiness.Failed, $"not running: {container.Status}, exit code {container.ExitCode}");
 
+        if (container.RestartCount > restartsBefore)
+            return new(Readiness.Failed, $"restarted {container.RestartCount - restartsBefore} time(s) before it was ready (last exit {container.ExitCode})");
+
         var hasHealthCheck = spec.HealthCheck is { Test: [not "NONE", ..] };
+        var monitor = spec.Update.Monitor ?? UpdateSpec.DefaultMonitor;
         if (!hasHealthCheck)
-            return new(Readiness.Ready, "running");
+            return waited >= monitor ? new(Readiness.Ready, "running") : new(Readiness.Waiting, $"running, to stay up for {monitor.TotalSeconds:0.#}s");
 
         return container.Health switch
         {
-            HealthStatus.Healthy => new(Readiness.Ready, "healthy"),
+            HealthStatus.Healthy when waited >= monitor => new(Readiness.Ready, "healthy"),
+            HealthStatus.Healthy => new(Readiness.Waiting, $"healthy, to stay up for {monitor.TotalSeconds:0.#}s"),
             HealthStatus.Unhealthy => new(Readiness.Failed, "unhealthy"),
             _ when waited > spec.HealthCheck!.Deadline => new(Readiness.Failed, $"not healthy after {waited.TotalSeconds:0}s (deadline {spec.HealthCheck.Deadline.TotalSeconds:0}s)"),
             _ => new(Readiness.Waiting, "starting"),
         };
     }
+
+    /// <summary>The longest a service may take to be ready: its health check's deadline (or the start deadline), and its monitor time.</summary>
+    public static TimeSpan Deadline(ServiceSpec spec, TimeSpan startDeadline) =>
+        (spec.HealthCheck?.Deadline ?? startDeadline) + (spec.Update.Monitor ?? UpdateSpec.DefaultMonitor);
 }

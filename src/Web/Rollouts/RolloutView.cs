@@ -50,7 +50,7 @@ public static class RolloutQueries
             // A phase run again after a resume shows its latest run's gates only.
             var runStart = r.Events.Where(e => e.Kind == "phase.started" && e.Phase == p.Name).Select(e => e.Id).DefaultIfEmpty(0).Max();
             var gates = r.Events.Where(e => e.Id >= runStart && e.Phase == p.Name && e.Kind is "gate.passed" or "gate.failed" && e.Service is not null)
-                .OrderBy(e => e.Id).ToLookup(e => e.Service!, e => new GateResultView(GateKindOf(e.Key), e.Kind == "gate.passed", Domain.Plans.SecretKeys.Scrub(e.Message), e.At));
+                .OrderBy(e => e.Id).ToLookup(e => e.Service!, e => new GateResultView(Domain.Rollouts.StepKey.GateKindOf(e.Key), e.Kind == "gate.passed", Domain.Plans.SecretKeys.Scrub(e.Message), e.At));
             return new RolloutPhaseView(
                 p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt,
                 r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
@@ -61,15 +61,6 @@ public static class RolloutQueries
         return new RolloutView(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
             r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Domain.Plans.SecretKeys.Scrub(r.Error), phases, events);
-    }
-
-    /// <summary>The Worker keys gate events "service:NAME:gate:INDEX:KIND" (or "…:gate:oom").</summary>
-    private static string GateKindOf(string? key)
-    {
-        if (key is null || !key.Contains(":gate:", StringComparison.Ordinal))
-            return "gate";
-        var last = key[(key.LastIndexOf(':') + 1)..];
-        return last.Length == 0 || last.All(char.IsDigit) ? "gate" : last;
     }
 
     public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>

@@ -57,7 +57,13 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<GateRunner>();
         services.AddSingleton<ContainerWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
-        services.AddScoped<IRolloutJobs, RolloutJobs>();
+        services.AddSingleton<RolloutStates>();
+        services.AddSingleton<PreviousVersions>();
+        services.AddSingleton<ServiceDeployer>();
+        services.AddSingleton<SoakRunner>();
+        services.AddSingleton<PhaseRunner>();
+        services.AddSingleton<RollbackRunner>();
+        services.AddScoped<IRolloutJobs, RolloutDriver>();
         services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));

@@ -14,16 +14,17 @@ public sealed class RolloutRecorder(
     TimeProvider time,
     ILogger<RolloutRecorder> logger)
 {
-    /// <param name="change">State changes saved in the same transaction as the event, so that no reader sees one without the other.</param>
+    /// <param name="change">A state change saved in the same transaction as the event, so that no reader sees one without the other;
+    /// when it answers false (the state machine refused it), no event is written either.</param>
     public async Task RecordAsync(
         Guid rolloutId, string kind, string message, CancellationToken cancellationToken,
-        string? phase = null, string? service = null, string? key = null, Func<DeployDeckDbContext, Task>? change = null)
+        string? phase = null, string? service = null, StepKey? key = null, Func<DeployDeckDbContext, Task<bool>>? change = null)
     {
         message = Domain.Plans.SecretKeys.Scrub(message); // engine errors can quote a credential: never stored, logged or pushed
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         // A step recorded before (a run after a crash) is refused by the unique key, and its change rolled back with it.
-        if (change is not null)
-            await change(db);
+        if (change is not null && !await change(db))
+            return;
 
         var recorded = new RolloutEvent
         {
@@ -33,7 +34,7 @@ public sealed class RolloutRecorder(
             Phase = phase,
             Service = service,
             Message = message,
-            Key = key,
+            Key = key?.Value,
         };
         db.RolloutEvents.Add(recorded);
         try

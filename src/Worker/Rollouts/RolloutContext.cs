@@ -1,0 +1,62 @@
+using DeployDeck.Domain.Engine;
+using DeployDeck.Domain.Plans;
+using DeployDeck.Infrastructure.Data;
+using DeployDeck.Domain.Hosts;
+
+namespace DeployDeck.Worker.Rollouts;
+
+/// <summary>What one drive of a rollout works from. Read once: a rollout's revision and its project never change.</summary>
+public sealed class RolloutContext
+{
+    public required Guid RolloutId { get; init; }
+
+    public required Guid PlanId { get; init; }
+
+    public required Guid RevisionId { get; init; }
+
+    public required Guid HostId { get; init; }
+
+    public required string StartedBy { get; init; }
+
+    public required PlanSpec Plan { get; init; }
+
+    /// <summary>The Compose project: its networks, volumes and the containers as the engine is to create them.</summary>
+    public required ProjectLayout Layout { get; init; }
+
+    public string? ProjectDirectory { get; init; }
+
+    /// <summary>The launcher's host check, which the first phase may go on while it is fresh.</summary>
+    public PreflightResult? LaunchCheck { get; init; }
+
+    /// <summary>Labels every container of this rollout carries, as the engine's own record of who owns it.</summary>
+    public Dictionary<string, string> Filter(string? phase = null)
+    {
+        var labels = new Dictionary<string, string> { [OwnershipLabels.Rollout] = RolloutId.ToString() };
+        if (phase is not null)
+            labels[OwnershipLabels.Phase] = phase;
+        return labels;
+    }
+
+    public Dictionary<string, string> PlanFilter() => new() { [OwnershipLabels.Plan] = PlanId.ToString() };
+
+    public static RolloutContext From(Rollout rollout, Plan plan, PlanSpec spec) => new()
+    {
+        RolloutId = rollout.Id,
+        PlanId = rollout.PlanId,
+        RevisionId = rollout.PlanRevisionId,
+        HostId = rollout.HostId,
+        StartedBy = rollout.StartedBy,
+        Plan = spec,
+        Layout = new ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory),
+        ProjectDirectory = plan.ProjectDirectory,
+        LaunchCheck = rollout.Preflight,
+    };
+}
+
+/// <summary>One run of a phase. Event keys carry the attempt, so a phase run again after a resume records its steps again.</summary>
+public sealed record PhaseRun(int Index, int Attempt, DateTimeOffset Began, Domain.Plans.PhaseSpec Phase)
+{
+    public Domain.Rollouts.StepKey Key(string step) => Domain.Rollouts.StepKey.Phase(Index, Attempt, step);
+
+    public Domain.Rollouts.StepKey ServiceKey(string service, string step, int replica = 1) => Domain.Rollouts.StepKey.Service(service, Attempt, step, replica);
+}
