@@ -25,9 +25,11 @@ rootfs_hash() {
     } | sha256sum | cut -c1-16
 }
 
-# build_rootfs IMAGE HASH WHAT: mmdebstrap --variant=essential plus PACKAGES, then docker import as IMAGE.
+# build_rootfs IMAGE HASH WHAT: mmdebstrap --variant=essential plus PACKAGES, then docker import as IMAGE. Sets
+# REPLACED to the image it replaces: the caller drops it (remove_replaced) once the images built on it are rebuilt.
 build_rootfs() {
     local image="$1" hash="$2" what="$3" root log started p sources opts=() changes=()
+    REPLACED="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
     if ! command -v mmdebstrap >/dev/null 2>&1; then
         [[ $EUID -eq 0 ]] || { echo "deploydeck: mmdebstrap is missing and this is not root: apt-get install mmdebstrap" >&2; return 1; }
         say "installing mmdebstrap (local images' root filesystems are made with it)"
@@ -58,6 +60,35 @@ build_rootfs() {
     trap - EXIT
 }
 
+# remove_replaced ID: an image just replaced, with the untagged images built on it (the classic builder keeps every step
+# of a build as an image, as its cache): they would pile up with every rebuild. Tagged ones and those in use stay.
+remove_replaced() {
+    local old="$1" id parent tags ids descendants=() frontier next i
+    declare -A parent_of=() untagged=()
+    mapfile -t ids < <(docker image ls -a -q --no-trunc)
+    while read -r id parent tags; do
+        parent_of[$id]="$parent"
+        [[ "$tags" == "[]" ]] && untagged[$id]=1
+    done < <(docker image inspect -f '{{.Id}} {{.Parent}} {{.RepoTags}}' "${ids[@]}" 2>/dev/null)
+    frontier=("$old")
+    while [[ ${#frontier[@]} -gt 0 ]]; do
+        next=()
+        for id in "${!parent_of[@]}"; do
+            for i in "${frontier[@]}"; do
+                if [[ "${parent_of[$id]}" == "$i" ]]; then
+                    descendants=("$id" "${descendants[@]}")
+                    next+=("$id")
+                fi
+            done
+        done
+        frontier=("${next[@]}")
+    done
+    # Deepest first; removing an untagged image also removes its untagged parents that nothing else uses.
+    for id in "${descendants[@]}" "$old"; do
+        [[ -n "${untagged[$id]:-}" ]] && docker image rm "$id" >/dev/null 2>&1 || true
+    done
+}
+
 # docker_build IMAGE HASH CONTEXT [docker build options...]: the classic builder, labelled with HASH; drops the image
 # it replaces when nothing else holds it.
 docker_build() {
@@ -70,7 +101,7 @@ docker_build() {
         return 1
     fi
     if [[ -n "$old" && "$old" != "$(docker image inspect -f '{{.Id}}' "$image")" ]]; then
-        docker image rm "$old" >/dev/null 2>&1 || true
+        remove_replaced "$old"
     fi
 }
 

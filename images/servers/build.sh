@@ -48,3 +48,6 @@ for server in "${stale[@]}"; do
     docker_build "deploydeck/$server" "$(image_hash "${server%%:*}")" "$images/${server%%:*}"
     say "built deploydeck/$server ($(image_size "deploydeck/$server"))"
 done
+if [[ -n "${REPLACED:-}" ]]; then
+    remove_replaced "$REPLACED"
+fi

@@ -29,8 +29,9 @@ public sealed class ServerImageTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // RemoveVolumes: the anonymous volume an image's VOLUME gets when no named one is mounted there.
         foreach (var id in _containers)
-            await IgnoreMissing(() => _docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }));
+            await IgnoreMissing(() => _docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
         foreach (var name in _volumes)
             await IgnoreMissing(() => _docker.Volumes.RemoveAsync(name, force: true));
         foreach (var id in _networks)
