@@ -95,7 +95,8 @@ docker_build() {
     local image="$1" hash="$2" context="$3" old out
     shift 3
     old="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
-    if ! out="$(DOCKER_BUILDKIT=0 docker build --label "deploydeck.image.hash=$hash" -t "$image" "$@" "$context" 2>&1)"; then
+    # --force-rm: a failed step leaves no container behind either.
+    if ! out="$(DOCKER_BUILDKIT=0 docker build --force-rm --label "deploydeck.image.hash=$hash" -t "$image" "$@" "$context" 2>&1)"; then
         printf '%s\n' "$out" >&2
         echo "deploydeck: building $image failed (above)" >&2
         return 1
