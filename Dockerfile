@@ -18,8 +18,10 @@ COPY src/Compose/Compose.csproj src/Compose/
 COPY src/Infrastructure/Infrastructure.csproj src/Infrastructure/
 COPY src/Web/Web.csproj src/Web/
 COPY src/Worker/Worker.csproj src/Worker/
+# SelfContained at restore too: the runtime packs a self-contained publish needs are downloaded by the restore.
 RUN test -e /out/PUBLISHED \
- || { dotnet restore src/Web/Web.csproj -r linux-x64 && dotnet restore src/Worker/Worker.csproj -r linux-x64; }
+ || { dotnet restore src/Web/Web.csproj -r linux-x64 -p:SelfContained=true \
+        && dotnet restore src/Worker/Worker.csproj -r linux-x64 -p:SelfContained=true; }
 COPY src/ src/
 COPY images/deploydeck/publish.sh /usr/local/bin/deploydeck-publish
 RUN test -e /out/PUBLISHED || deploydeck-publish /src /out --no-restore

@@ -75,9 +75,14 @@ fi
 
 if [[ $# -gt 0 ]]; then
     tag="$1"
-    say "building $tag: docker build --build-arg BUILD_IMAGE=$BUILD --build-arg RUNTIME_IMAGE=$DEPS -t $tag ."
-    docker_build "$tag" "$build_hash" "$repo" --build-arg "BUILD_IMAGE=$BUILD" --build-arg "RUNTIME_IMAGE=$DEPS"
-    say "built $tag ($(image_size "$tag"))"
+    image_hash="$( { echo "$build_hash"; cat "$repo/Dockerfile" "$repo/.dockerignore"; } | sha256sum | cut -c1-16)"
+    if [[ "$(image_label "$tag")" == "$image_hash" ]]; then
+        say "$tag is up to date"
+    else
+        say "building $tag: docker build --build-arg BUILD_IMAGE=$BUILD --build-arg RUNTIME_IMAGE=$DEPS -t $tag ."
+        docker_build "$tag" "$image_hash" "$repo" --build-arg "BUILD_IMAGE=$BUILD" --build-arg "RUNTIME_IMAGE=$DEPS"
+        say "built $tag ($(image_size "$tag"))"
+    fi
 fi
 if [[ -n "${REPLACED:-}" ]]; then
     remove_replaced "$REPLACED"
