@@ -118,11 +118,13 @@ public sealed class DeployDeckApp : IAsyncDisposable
             ["DEPLOYDECK_ADMIN_USER"] = AdminUser,
             ["DEPLOYDECK_ADMIN_PASSWORD"] = AdminPassword,
             ["DeployDeck__SeedDemo"] = "true",
+            // Apps of one run share the engine: each demo is a Compose project of its own.
+            ["DeployDeck__DemoProject"] = "demo-" + Database[^12..],
         };
         _web = Launch("Web", _webLog, env);
 
         using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (DateTime.UtcNow < deadline)
         {
             if (_web.HasExited)
@@ -132,14 +134,15 @@ public sealed class DeployDeckApp : IAsyncDisposable
                 if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                     return;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
+                // not listening yet, or too busy to answer within the request's timeout on a loaded machine: ask again
             }
 
             await Task.Delay(250);
         }
 
-        throw new TimeoutException($"Web did not become ready in 90 s:\n{WebLog}");
+        throw new TimeoutException($"Web did not become ready in 120 s:\n{WebLog}");
     }
 
     public void StartWorker()
@@ -224,7 +227,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
         var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<DeployDeck.Infrastructure.Data.DeployDeckDbContext>()
             .UseNpgsql(ConnectionString).Options;
         await using var db = new DeployDeck.Infrastructure.Data.DeployDeckDbContext(options);
-        var plan = new DeployDeck.Infrastructure.Data.Plan { Name = name, ProjectName = DeployDeck.Domain.Plans.ProjectNames.Normalise(name), CreatedAt = DateTimeOffset.UtcNow };
+        // A project of this app's own: another app (another class, another checkout's run) may seed a plan of the same name.
+        var plan = new DeployDeck.Infrastructure.Data.Plan { Name = name, ProjectName = DeployDeck.Domain.Plans.ProjectNames.Normalise(name) + "-" + Database[^6..], CreatedAt = DateTimeOffset.UtcNow };
         plan.Revisions.Add(DeployDeck.Infrastructure.Data.PlanMapping.ToRevision(spec, plan.Id, 1, "test", DateTimeOffset.UtcNow));
         db.Plans.Add(plan);
         await db.SaveChangesAsync();

@@ -135,6 +135,9 @@ public sealed record ContainerObservation
 
     public IReadOnlyList<string>? HealthTest { get; init; }
 
+    /// <summary>The health check the engine runs, whether the plan or the image defined it; null when there is none.</summary>
+    public HealthCheck? HealthCheck { get; init; }
+
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 }
 

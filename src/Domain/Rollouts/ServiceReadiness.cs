@@ -48,7 +48,9 @@ public static class ServiceReadiness
         if (container.RestartCount > restartsBefore)
             return new(Readiness.Failed, $"restarted {container.RestartCount - restartsBefore} time(s) before it was ready (last exit {container.ExitCode})");
 
-        var hasHealthCheck = spec.HealthCheck is { Test: [not "NONE", ..] };
+        // The image's own health check counts as Compose counts it (service_healthy waits for it) unless the plan disabled it.
+        var check = Effective(spec, container);
+        var hasHealthCheck = check is not null;
         var monitor = spec.Update.Monitor ?? UpdateSpec.DefaultMonitor;
         if (!hasHealthCheck)
             return waited >= monitor ? new(Readiness.Ready, "running") : new(Readiness.Waiting, $"running, to stay up for {monitor.TotalSeconds:0.#}s");
@@ -58,12 +60,16 @@ public static class ServiceReadiness
             HealthStatus.Healthy when waited >= monitor => new(Readiness.Ready, "healthy"),
             HealthStatus.Healthy => new(Readiness.Waiting, $"healthy, to stay up for {monitor.TotalSeconds:0.#}s"),
             HealthStatus.Unhealthy => new(Readiness.Failed, "unhealthy"),
-            _ when waited > spec.HealthCheck!.Deadline => new(Readiness.Failed, $"not healthy after {waited.TotalSeconds:0}s (deadline {spec.HealthCheck.Deadline.TotalSeconds:0}s)"),
+            _ when waited > check!.Deadline => new(Readiness.Failed, $"not healthy after {waited.TotalSeconds:0}s (deadline {check.Deadline.TotalSeconds:0}s)"),
             _ => new(Readiness.Waiting, "starting"),
         };
     }
 
+    /// <summary>The health check a container runs: the plan's, else the image's; none when the plan disabled it.</summary>
+    public static HealthCheck? Effective(ServiceSpec spec, ContainerObservation? container) =>
+        spec.HealthCheck is { Test: ["NONE", ..] } ? null : spec.HealthCheck ?? container?.HealthCheck;
+
     /// <summary>The longest a service may take to be ready: its health check's deadline (or the start deadline), and its monitor time.</summary>
-    public static TimeSpan Deadline(ServiceSpec spec, TimeSpan startDeadline) =>
-        (spec.HealthCheck?.Deadline ?? startDeadline) + (spec.Update.Monitor ?? UpdateSpec.DefaultMonitor);
+    public static TimeSpan Deadline(ServiceSpec spec, TimeSpan startDeadline, ContainerObservation? container = null) =>
+        (Effective(spec, container)?.Deadline ?? startDeadline) + (spec.Update.Monitor ?? UpdateSpec.DefaultMonitor);
 }

@@ -551,8 +551,14 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         },
         RestartMaxRetries = (int)(host.RestartPolicy?.MaximumRetryCount ?? 0),
         HealthTest = config.Healthcheck?.Test?.ToList(),
+        HealthCheck = config.Healthcheck is { Test: [not "NONE", _, ..] } hc
+            ? new Domain.Plans.HealthCheck(hc.Test.ToList(), Or(hc.Interval, 30), Or(hc.Timeout, 30), hc.Retries > 0 ? (int)hc.Retries : 3, Or(hc.StartPeriod, 0))
+            : null,
         Labels = new Dictionary<string, string>(config.Labels ?? new Dictionary<string, string>()),
     };
+
+    /// <summary>The engine's health-check durations: unset (zero) means its default.</summary>
+    private static TimeSpan Or(TimeSpan? value, int defaultSeconds) => value is { } v && v > TimeSpan.Zero ? v : TimeSpan.FromSeconds(defaultSeconds);
 
     // The engine reports "0001-01-01T00:00:00Z" for "never".
     private static DateTimeOffset? ParseTime(string? value) =>

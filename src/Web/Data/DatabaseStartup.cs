@@ -51,11 +51,16 @@ public static class DatabaseStartup
         await services.GetRequiredService<AdminBootstrap>().EnsureAsync(cancellationToken);
 
         if (app.Configuration.GetValue<bool>("DeployDeck:SeedDemo"))
-            await SeedDemoAsync(dbFactory, services.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint, logger, cancellationToken);
+        {
+            await SeedDemoAsync(dbFactory, services.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint,
+                app.Configuration["DeployDeck:DemoProject"] ?? DemoPlan.Name, logger, cancellationToken);
+            await ShopDemo.SeedAsync(dbFactory, app.Configuration.GetValue("DeployDeck:DemoGatewayPort", ShopDemo.DefaultGatewayPort), logger, cancellationToken);
+        }
     }
 
     /// <summary>A demo host (the local engine) and a demo plan on the probe image, once.</summary>
-    private static async Task SeedDemoAsync(IDbContextFactory<DeployDeckDbContext> dbFactory, string endpoint, ILogger logger, CancellationToken ct)
+    /// <param name="project">The demo's Compose project name; DeployDecks that share an engine (tests) each give theirs.</param>
+    private static async Task SeedDemoAsync(IDbContextFactory<DeployDeckDbContext> dbFactory, string endpoint, string project, ILogger logger, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var now = DateTimeOffset.UtcNow;
@@ -67,7 +72,7 @@ public static class DatabaseStartup
 
         if (!await db.Plans.AnyAsync(p => p.Name == DemoPlan.Name, ct))
         {
-            var plan = new Plan { Name = DemoPlan.Name, ProjectName = DemoPlan.Name, Description = "Three probe services in three phases: a cache (core), an API with a health check (business), a web front (frontend)", CreatedAt = now };
+            var plan = new Plan { Name = DemoPlan.Name, ProjectName = project, Description = "Three probe services in three phases: a cache (core), an API with a health check (business), a web front (frontend)", CreatedAt = now };
             plan.Revisions.Add(DemoPlan.Spec().ToRevision(plan.Id, 1, "seed", now));
             db.Plans.Add(plan);
             logger.LogInformation("Seeded demo plan {Plan}", DemoPlan.Name);

@@ -97,7 +97,7 @@ public sealed class RollbackRunner(
                 using var changes = watch.Follow(container.Id);
                 await previous.ReviveAsync(container, spec, ct);
                 var began = time.GetUtcNow();
-                var deadline = ServiceReadiness.Deadline(spec, _options.StartDeadline) + _options.DeadlineGrace;
+                var deadline = ServiceReadiness.Deadline(spec, _options.StartDeadline, before) + _options.DeadlineGrace;
                 ReadinessVerdict verdict;
                 ContainerObservation? seen;
                 do

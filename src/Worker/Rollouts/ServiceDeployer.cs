@@ -144,7 +144,7 @@ public sealed class ServiceDeployer(
         }
 
         await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.WaitingHealthy, containerId, null, ct);
-        var deadline = (oneShot ? _options.OneShotDeadline : ServiceReadiness.Deadline(service, _options.StartDeadline)) + _options.DeadlineGrace;
+        var deadline = (oneShot ? _options.OneShotDeadline : ServiceReadiness.Deadline(service, _options.StartDeadline, observed)) + _options.DeadlineGrace;
         var began = time.GetUtcNow();
         while (true)
         {

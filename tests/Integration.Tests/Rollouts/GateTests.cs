@@ -87,7 +87,8 @@ public sealed class GateTests() : AppPerClass()
     [Fact]
     public async Task A_restart_during_the_soak_fails_the_phase_even_though_the_restart_policy_brought_it_back()
     {
-        var service = Probe("flaky", new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "3", ["PROBE_EXIT_CODE"] = "2" }) with
+        // It outlives its 5 s monitor time, so it is ready, and then exits during the soak.
+        var service = Probe("flaky", new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "9", ["PROBE_EXIT_CODE"] = "2" }) with
         {
             HealthCheck = null,
             Restart = new RestartPolicy(RestartMode.Always),
@@ -100,6 +101,18 @@ public sealed class GateTests() : AppPerClass()
         Assert.Contains("flaky after ", failed, StringComparison.Ordinal);
         Assert.Contains("restarted 1 time(s)", failed, StringComparison.Ordinal);
         Assert.Empty(Events(rollout, "phase.soaked"));
+    }
+
+    [Fact]
+    public async Task A_service_without_a_health_check_that_exits_a_second_after_its_start_fails_its_phase_even_with_no_soak()
+    {
+        var service = Probe("brief", new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "1", ["PROBE_EXIT_CODE"] = "0" }) with { HealthCheck = null };
+
+        var rollout = await RollOutAsync("brief", service, TimeSpan.Zero);
+
+        Assert.Equal("RolledBack", rollout.GetProperty("state").GetString());
+        Assert.Contains("not running: exited", Assert.Single(Events(rollout, "service.failed")), StringComparison.Ordinal);
+        Assert.Empty(Events(rollout, "service.ready"));
     }
 
     [Fact]

@@ -118,11 +118,11 @@ public sealed class RollbackTests() : AppPerClass()
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         // Other tests of this class may have left containers too: look at this plan's.
-        var stopped = body.GetProperty("stopped").EnumerateArray().Select(s => s.GetString()!).Where(s => s.StartsWith("emergency-e-", StringComparison.Ordinal)).ToList();
+        var stopped = body.GetProperty("stopped").EnumerateArray().Select(s => s.GetString()!).Where(s => s.StartsWith("emergency-", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, stopped.Count);
-        Assert.StartsWith("emergency-e-grafana-1-", stopped[0], StringComparison.Ordinal);
+        Assert.Contains("-e-grafana-1-", stopped[0], StringComparison.Ordinal);
         Assert.EndsWith("(observability)", stopped[0], StringComparison.Ordinal);
-        Assert.StartsWith("emergency-e-auth-1-", stopped[1], StringComparison.Ordinal);
+        Assert.Contains("-e-auth-1-", stopped[1], StringComparison.Ordinal);
 
         var containers = (await App.ContainersAsync()).Where(c => c.Labels["deploydeck.service"].StartsWith("e-", StringComparison.Ordinal))
             .ToDictionary(c => c.Labels["deploydeck.service"], c => c.State);
