@@ -43,6 +43,9 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
     public string WorkerKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Encrypts the Data Protection key ring in this app's database; the same for its Web and every Worker.</summary>
+    public string KeyRingKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+
     /// <summary>The Web process (for benchmarks: its CPU and RSS); null before it starts.</summary>
     public int? WebProcessId => _web?.Id;
 
@@ -174,6 +177,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
         // handshake, ~5-10 ms a statement); only the test process itself, which drops databases, does without.
         info.Environment["ConnectionStrings__DeployDeck"] = new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = true }.ConnectionString;
         info.Environment["Live__WorkerKey"] = WorkerKey;
+        info.Environment["DataProtection__KeyRingKey"] = KeyRingKey;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["DOTNET_GCgen0size"] = "0x400000"; // as ./deploydeck and the image run them (docs/benchmarks.md)

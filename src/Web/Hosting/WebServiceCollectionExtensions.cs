@@ -2,6 +2,7 @@ using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Infrastructure.Live;
+using DeployDeck.Infrastructure.Secrets;
 using DeployDeck.Web.Api;
 using DeployDeck.Web.Auth;
 using DeployDeck.Web.Components;
@@ -33,6 +34,7 @@ public static class WebServiceCollectionExtensions
         var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
+        services.AddDeployDeckDataProtection(configuration);
         services.AddContainerEngine(configuration);
         services.AddDeployDeckAuth(configuration);
 

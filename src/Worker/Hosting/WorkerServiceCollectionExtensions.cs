@@ -2,6 +2,7 @@ using DeployDeck.Domain.Engine;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Secrets;
 using DeployDeck.Worker.Live;
 using DeployDeck.Worker.Monitoring;
 using DeployDeck.Worker.Rollouts;
@@ -40,6 +41,7 @@ public static class WorkerServiceCollectionExtensions
         var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
+        services.AddDeployDeckDataProtection(configuration);
         services.AddContainerEngine(configuration);
 
         services.AddOptions<LiveOptions>().Bind(configuration.GetSection(LiveOptions.Section))
@@ -82,11 +84,18 @@ public static class WorkerServiceCollectionExtensions
             {
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-                if (pending.Count == 0)
+                // Web makes the key ring's first key once the schema is there: a Worker that made its own would not read Web's secrets until its ring refreshed.
+                var keyed = pending.Count == 0 && KeyRingProtection.HasKey(services);
+                if (keyed)
                     break;
                 if (DateTimeOffset.UtcNow > deadline)
-                    throw new StartupException($"the database has {pending.Count} migration(s) not applied; start Web first (it applies them)");
-                logger.LogInformation("Waiting for Web to apply {Count} migration(s)", pending.Count);
+                {
+                    throw new StartupException(pending.Count > 0
+                        ? $"the database has {pending.Count} migration(s) not applied; start Web first (it applies them)"
+                        : "the Data Protection key ring in the database has no key; start Web first (it makes one)");
+                }
+
+                logger.LogInformation("Waiting for Web to apply {Count} migration(s) and make the key ring's key", pending.Count);
             }
             catch (NpgsqlException ex)
             {

@@ -13,6 +13,7 @@ public sealed class StartupTests
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         info.Environment["Live__WorkerKey"] = new string('k', 40);
+        info.Environment["DataProtection__KeyRingKey"] = new string('r', 40);
         info.Environment["Urls"] = "http://127.0.0.1:0";
         foreach (var (k, v) in env)
             info.Environment[k] = v;
@@ -50,12 +51,27 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Web_without_a_key_ring_key_names_the_setting()
+    {
+        var (exit, output) = await RunAsync("Web", new()
+        {
+            ["ConnectionStrings__DeployDeck"] = "Host=127.0.0.1;Port=1;Database=x;Username=x;Password=x;Timeout=2",
+            ["DataProtection__KeyRingKey"] = "",
+        });
+
+        Assert.Equal(2, exit);
+        Assert.Contains("DataProtection:KeyRingKey", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Worker_with_unreachable_docker_engine_exits_with_one_line_naming_it()
     {
         await using var app = await DeployDeckApp.StartAsync(startWorker: false);
         var (exit, output) = await RunAsync("Worker", new()
         {
             ["ConnectionStrings__DeployDeck"] = app.ConnectionString,
+            ["DataProtection__KeyRingKey"] = app.KeyRingKey,
             ["Docker__Endpoint"] = "unix:///tmp/no-such-docker.sock",
         });
 
