@@ -10,15 +10,45 @@ public sealed class DockerHost
 
     public required string Name { get; set; }
 
-    /// <summary>unix:///var/run/docker.sock, tcp://host:2375 …</summary>
+    /// <summary>unix:///var/run/docker.sock, tcp://host:2376 (TLS), ssh://user@host[:port] (see <see cref="Domain.Hosts.HostEndpoint"/>).</summary>
     public required string Endpoint { get; set; }
 
     public string? Description { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    public DateTimeOffset? UpdatedAt { get; set; }
+
     /// <summary>The decision matrix for this host; null means the runbook's defaults.</summary>
     public Domain.Hosts.HostThresholds? Thresholds { get; set; }
+
+    /// <summary>
+    /// TLS material (CA, client certificate, key) or the SSH private key, as JSON encrypted by
+    /// <see cref="Secrets.SecretBox"/> for this host only. Never returned, never logged.
+    /// </summary>
+    public string? Credentials { get; set; }
+
+    /// <summary>The SSH host key (SHA256:… fingerprint) an Admin confirmed; a host presenting another is refused.</summary>
+    public string? SshHostKey { get; set; }
+
+    /// <summary>Grows with every change of endpoint, credentials or host key: engine clients built for an older one are dropped.</summary>
+    public int ConnectionVersion { get; set; }
+
+    /// <summary>When the engine last answered, since when it does not, and why (the Worker's sampler and "Test connection" write them).</summary>
+    public DateTimeOffset? LastSeenAt { get; set; }
+
+    public DateTimeOffset? OfflineSince { get; set; }
+
+    public string? LastError { get; set; }
+
+    /// <summary>Removed by an Admin while its rollouts stay in the history: no longer listed, deployed to or sampled.</summary>
+    public DateTimeOffset? RemovedAt { get; set; }
+}
+
+public static class HostQueries
+{
+    /// <summary>Hosts that are not removed: what lists, pickers and samplers show.</summary>
+    public static IQueryable<DockerHost> InService(this IQueryable<DockerHost> hosts) => hosts.Where(h => h.RemovedAt == null);
 }
 
 public sealed class Plan

@@ -35,7 +35,7 @@ public static class WebServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
         services.AddDeployDeckDataProtection(configuration);
-        services.AddContainerEngine(configuration);
+        services.AddHostEngines(configuration);
         services.AddDeployDeckAuth(configuration);
 
         // Web is a Hangfire client only: it enqueues, the Worker runs.
@@ -65,8 +65,8 @@ public static class WebServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
-            .AddCheck<DockerEngineHealthCheck>("docker", tags: ["ready"]);
+            // Engines are per host, and one host's outage must not take Web out of service: their state is on the host cards.
+            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"]);
         return services;
     }
 

@@ -1,4 +1,3 @@
-using DeployDeck.Domain.Engine;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
@@ -42,7 +41,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
         services.AddDeployDeckDataProtection(configuration);
-        services.AddContainerEngine(configuration);
+        services.AddHostEngines(configuration);
 
         services.AddOptions<LiveOptions>().Bind(configuration.GetSection(LiveOptions.Section))
             .Validate(o => o.WorkerKey.Length >= 32, "Live:WorkerKey must be set to a shared secret of at least 32 characters (the same as Web's)")
@@ -57,6 +56,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddMonitoring(configuration);
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
+        services.AddSingleton<SampledHosts>();
         services.AddSingleton<ContainerWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
@@ -107,16 +107,11 @@ public static class WorkerServiceCollectionExtensions
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
 
-        var engine = services.GetRequiredService<IContainerEngine>();
-        try
+        // No engine is needed to start: each host's is reached when its work needs it, and an unreachable one is shown offline.
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            var info = await engine.InfoAsync(cancellationToken);
-            logger.LogInformation("Docker engine {Version}: {Cpus} CPUs, {Memory} MB", info.ServerVersion, info.CpuCount, info.MemoryTotal / 1024 / 1024);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            var endpoint = services.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint;
-            throw new StartupException($"the Docker engine at {endpoint} is not reachable ({ex.Message}); start dockerd, or set Docker__Endpoint / DOCKER_HOST");
+            var hosts = await db.Hosts.AsNoTracking().InService().Select(h => h.Name).ToListAsync(cancellationToken);
+            logger.LogInformation("{Count} host(s): {Hosts}", hosts.Count, string.Join(", ", hosts));
         }
     }
 }

@@ -4,6 +4,7 @@ using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Domain.Units;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Infrastructure.Preflight;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +19,7 @@ namespace DeployDeck.Worker.Rollouts;
 /// </summary>
 public sealed class RolloutJobs(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
-    IContainerEngine engine,
+    EngineConnections engines,
     PreflightRunner preflight,
     GateRunner gates,
     ContainerWatch watch,
@@ -29,6 +30,10 @@ public sealed class RolloutJobs(
     ILogger<RolloutJobs> logger) : IRolloutJobs
 {
     private readonly RolloutOptions _options = options.Value;
+
+    // The rollout's host's own engine, bound when a drive begins: a job (one scope) drives one rollout.
+    private HostEngine hostEngine = null!;
+    private IContainerEngine engine = null!;
 
     public async Task DriveAsync(Guid rolloutId, CancellationToken cancellationToken)
     {
@@ -41,6 +46,8 @@ public sealed class RolloutJobs(
 
         try
         {
+            if (!await BindHostEngineAsync(rolloutId, cancellationToken))
+                return;
             await DriveLockedAsync(rolloutId, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -49,10 +56,30 @@ public sealed class RolloutJobs(
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Rollout {RolloutId} failed unexpectedly", rolloutId);
-            await recorder.RecordAsync(rolloutId, "rollout.failed", $"Stopped by an internal error: {ex.Message}", CancellationToken.None,
-                key: "rollout:failed", change: db => ToStateAsync(db, rolloutId, RolloutState.Failed, ex.Message));
+            var unreachable = EngineProblem.Of(ex, cancellationToken) is { } problem ? $"the engine of host '{hostEngine?.HostName}' failed: {problem.Reason}" : null;
+            if (unreachable is null)
+                logger.LogError(ex, "Rollout {RolloutId} failed unexpectedly", rolloutId);
+            else
+                logger.LogWarning("Rollout {RolloutId} stopped: {Reason}", rolloutId, unreachable);
+            await recorder.RecordAsync(rolloutId, "rollout.failed", unreachable is null ? $"Stopped by an internal error: {ex.Message}" : $"Stopped: {unreachable}", CancellationToken.None,
+                key: "rollout:failed", change: db => ToStateAsync(db, rolloutId, RolloutState.Failed, unreachable ?? ex.Message));
         }
+    }
+
+    /// <summary>The rollout's host's engine client; false when there is no rollout (any more).</summary>
+    private async Task<bool> BindHostEngineAsync(Guid rolloutId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var host = await db.Rollouts.AsNoTracking().Where(r => r.Id == rolloutId).Select(r => r.Host).FirstOrDefaultAsync(ct);
+        if (host is null)
+        {
+            logger.LogWarning("Rollout {RolloutId} does not exist", rolloutId);
+            return false;
+        }
+
+        hostEngine = engines.For(host);
+        engine = hostEngine.Engine;
+        return true;
     }
 
     private async Task DriveLockedAsync(Guid rolloutId, CancellationToken ct)
@@ -139,6 +166,11 @@ public sealed class RolloutJobs(
         catch (OperationCanceledException) when (phaseTime.IsCancellationRequested && !ct.IsCancellationRequested)
         {
             failure = $"no progress within the phase deadline of {Domain.Units.Durations.Format(deadline)}";
+            await MarkUnfinishedServicesFailedAsync(rollout.Id, phase, failure, ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && EngineProblem.Of(ex, phaseTime.Token) is { } problem)
+        {
+            failure = $"the engine of host '{hostEngine.HostName}' failed: {problem.Reason}";
             await MarkUnfinishedServicesFailedAsync(rollout.Id, phase, failure, ct);
         }
 
@@ -400,7 +432,7 @@ public sealed class RolloutJobs(
                 var problem = SoakCheck.Evaluate(service, baseline, now) ?? await OomSinceAsync(rollout.Id, baseline.Id, run.Began, ct);
                 foreach (var gate in problem is null ? service.Gates.Where(g => !g.Disturbs) : [])
                 {
-                    var outcome = await gates.EvaluateAsync(gate, service, baseline.Id, started, ct);
+                    var outcome = await gates.EvaluateAsync(engine, gate, service, baseline.Id, started, ct);
                     if (!outcome.Passed)
                     {
                         problem = $"gate {gate}: {outcome.Figure}";
@@ -436,7 +468,7 @@ public sealed class RolloutJobs(
             GateOutcome outcome;
             while (true)
             {
-                outcome = await gates.EvaluateAsync(gate, service, containerId, run.Began, ct);
+                outcome = await gates.EvaluateAsync(engine, gate, service, containerId, run.Began, ct);
                 if (outcome.Passed || gate.Kind is GateKind.Logs or GateKind.Memory or GateKind.Chaos || time.GetUtcNow() >= until)
                     break;
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
@@ -464,7 +496,7 @@ public sealed class RolloutJobs(
     /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>
     private async Task<string?> OomSinceAsync(Guid rolloutId, string containerId, DateTimeOffset since, CancellationToken ct)
     {
-        var events = await watch.OomsSinceAsync(rolloutId, containerId, since, ct);
+        var events = await watch.OomsSinceAsync(hostEngine, rolloutId, containerId, since, ct);
         return events.Count == 0 ? null
             : $"the engine reported {events.Count} OOM kill(s) in the container (first at {events[0].At:HH:mm:ss}), though it kept running";
     }
@@ -650,7 +682,7 @@ public sealed class RolloutJobs(
 
             foreach (var gate in spec.Gates.Where(g => !g.Disturbs))
             {
-                var outcome = await gates.EvaluateAsync(gate, spec, latest.Id, began, ct);
+                var outcome = await gates.EvaluateAsync(engine, gate, spec, latest.Id, began, ct);
                 if (!outcome.Passed)
                     problems.Add($"{service.Name}: previous container {latest.Name} fails {gate}: {outcome.Figure}");
             }

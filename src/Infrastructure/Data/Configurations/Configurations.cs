@@ -10,7 +10,10 @@ internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerH
         b.ToTable("hosts");
         b.Property(h => h.Name).HasMaxLength(100);
         b.Property(h => h.Endpoint).HasMaxLength(500);
-        b.HasIndex(h => h.Name).IsUnique();
+        // A removed host keeps its name in the history; a new one may take it.
+        b.HasIndex(h => h.Name).IsUnique().HasFilter("\"RemovedAt\" IS NULL");
+        b.Property(h => h.SshHostKey).HasMaxLength(200);
+        b.Property(h => h.LastError).HasMaxLength(1000).HasConversion(v => v == null ? null : Domain.Plans.SecretKeys.Scrub(v), v => v);
         b.Property(h => h.Thresholds).AsJson();
     }
 }
