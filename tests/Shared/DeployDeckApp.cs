@@ -255,6 +255,21 @@ public sealed class DeployDeckApp : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Adds a host through the Admin API (as a test run loads the machine, with load bands out of the way) and returns its id.</summary>
+    public async Task<Guid> AddHostAsync(ExtraEngine engine, string name)
+    {
+        using var admin = CreateClient(await AdminTokenAsync());
+        var response = await admin.PostAsJsonAsync("/api/hosts", engine.HostRequest(name));
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Created)
+            throw new InvalidOperationException($"POST /api/hosts {name} → {(int)response.StatusCode}: {body}");
+        var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        var thresholds = await admin.PutAsJsonAsync($"/api/hosts/{id}/thresholds", new HostThresholds(LoadYellow: 1000, LoadRed: 1000));
+        if (!thresholds.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT thresholds of {name} → {(int)thresholds.StatusCode}: {await thresholds.Content.ReadAsStringAsync()}");
+        return id;
+    }
+
     public async Task<Guid> HostIdAsync()
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

@@ -98,6 +98,14 @@ public sealed class ExtraEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>The body of POST /api/hosts for this engine, with the credentials it needs and (ssh) its confirmed host key.</summary>
+    public object HostRequest(string name, string? description = null) => Access switch
+    {
+        EngineAccess.Tls => new { name, endpoint = Endpoint, description, tls = new { ca = CaPem, certificate = ClientCertPem, key = ClientKeyPem } },
+        EngineAccess.Ssh => new { name, endpoint = Endpoint, description, ssh = new { privateKey = SshPrivateKey }, sshHostKey = SshHostKeyFingerprint },
+        _ => (object)new { name, endpoint = Endpoint, description },
+    };
+
     public DockerClient Client() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{SocketPath}")).Build();
 
     /// <summary>Starts one engine reached by <paramref name="access"/>, with the probe images loaded from the main engine.</summary>

@@ -17,20 +17,9 @@ public sealed class HostKeyException(string host, string? pinned, string present
     public string Presented { get; } = presented;
 }
 
-/// <summary>
-/// One SSH connection to a host, and an Engine API connection per channel: each runs `docker system dial-stdio` on the
-/// host, as `docker -H ssh://` does, so the engine's socket is never exposed on the network. The host key must be the
-/// pinned one. The connection is opened on first use and again after it drops.
-/// </summary>
-internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? pinnedHostKey, TimeSpan connectTimeout, ILogger logger) : IDisposable
+/// <summary>SSH host keys as DeployDeck pins them.</summary>
+public static class SshHostKeys
 {
-    private readonly SemaphoreSlim _connecting = new(1, 1);
-    private SshClient? _client;
-    private bool _disposed;
-
-    /// <summary>The host key the host presented at the last connection (SHA256:…).</summary>
-    public string? PresentedHostKey { get; private set; }
-
     /// <summary>"SHA256:" and the unpadded base64 of the key's SHA-256, as `ssh-keygen -l` prints it.</summary>
     public static string Normalise(string fingerprint)
     {
@@ -59,6 +48,21 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
 
         return presented ?? throw new SshConnectionException($"{endpoint} presented no host key");
     }
+}
+
+/// <summary>
+/// One SSH connection to a host, and an Engine API connection per channel: each runs `docker system dial-stdio` on the
+/// host, as `docker -H ssh://` does, so the engine's socket is never exposed on the network. The host key must be the
+/// pinned one. The connection is opened on first use and again after it drops.
+/// </summary>
+internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? pinnedHostKey, TimeSpan connectTimeout, ILogger logger) : IDisposable
+{
+    private readonly SemaphoreSlim _connecting = new(1, 1);
+    private SshClient? _client;
+    private bool _disposed;
+
+    /// <summary>The host key the host presented at the last connection (SHA256:…).</summary>
+    public string? PresentedHostKey { get; private set; }
 
     public async Task<Stream> DialAsync(CancellationToken ct)
     {
@@ -90,11 +94,11 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
             HostKeyException? refused = null;
             client.HostKeyReceived += (_, e) =>
             {
-                var presented = Normalise(e.FingerPrintSHA256);
+                var presented = SshHostKeys.Normalise(e.FingerPrintSHA256);
                 PresentedHostKey = presented;
-                e.CanTrust = pinnedHostKey is not null && string.Equals(Normalise(pinnedHostKey), presented, StringComparison.Ordinal);
+                e.CanTrust = pinnedHostKey is not null && string.Equals(SshHostKeys.Normalise(pinnedHostKey), presented, StringComparison.Ordinal);
                 if (!e.CanTrust)
-                    refused = new HostKeyException(endpoint.ToString(), pinnedHostKey is null ? null : Normalise(pinnedHostKey), presented);
+                    refused = new HostKeyException(endpoint.ToString(), pinnedHostKey is null ? null : SshHostKeys.Normalise(pinnedHostKey), presented);
             };
             try
             {

@@ -52,6 +52,7 @@ public static class WebServiceCollectionExtensions
         services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Hosts.HostOperations>();
+        services.AddScoped<Hosts.HostAdministration>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
         services.AddScoped<WebhookAdministration>();
