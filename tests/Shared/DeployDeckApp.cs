@@ -25,6 +25,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
     private readonly StringBuilder _workerLog = new();
     private Process? _web;
     private Process? _worker;
+    private readonly List<(Process Process, StringBuilder Log)> _extraWorkers = [];
 
     private DeployDeckApp(string database, string connectionString, int port)
     {
@@ -145,15 +146,51 @@ public sealed class DeployDeckApp : IAsyncDisposable
         throw new TimeoutException($"Web did not become ready in 90 s:\n{WebLog}");
     }
 
-    public void StartWorker()
+    public void StartWorker() => _worker = Launch("Worker", _workerLog, WorkerEnvironment());
+
+    private Dictionary<string, string> WorkerEnvironment() => new(WorkerSettings)
     {
-        _worker = Launch("Worker", _workerLog, new Dictionary<string, string>(WorkerSettings)
+        ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
+        ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
+        // Lets ./deploydeck test clean up its own leftovers without touching a concurrent run's.
+        ["Rollouts__ExtraLabels__deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local",
+    };
+
+    /// <summary>Another Worker process on the same database (several Workers share the work); returns its number, from 1.</summary>
+    public int StartExtraWorker()
+    {
+        var log = new StringBuilder();
+        var process = Launch("Worker", log, WorkerEnvironment());
+        lock (_extraWorkers)
+            _extraWorkers.Add((process, log));
+        return _extraWorkers.Count;
+    }
+
+    /// <summary>The log of Worker <paramref name="number"/>: 0 the first, 1… the extra ones.</summary>
+    public string WorkerLogOf(int number)
+    {
+        if (number == 0)
+            return WorkerLog;
+        var log = _extraWorkers[number - 1].Log;
+        lock (log)
+            return log.ToString();
+    }
+
+    /// <summary>SIGKILL of Worker <paramref name="number"/> (0 the first, 1… the extra ones).</summary>
+    public void KillWorker(int number)
+    {
+        if (number == 0)
         {
-            ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
-            ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
-            // Lets ./deploydeck test clean up its own leftovers without touching a concurrent run's.
-            ["Rollouts__ExtraLabels__deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local",
-        });
+            KillWorker();
+            return;
+        }
+
+        var process = _extraWorkers[number - 1].Process;
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
     }
 
     /// <summary>SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
@@ -314,6 +351,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(_worker);
+        foreach (var (process, _) in _extraWorkers)
+            await StopAsync(process);
         await StopAsync(_web);
         try
         {

@@ -60,6 +60,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<ContainerWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
+        services.AddHostedService<RolloutSupervisor>();
         services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));

@@ -43,6 +43,13 @@ public sealed class RolloutOptions
     /// <summary>How often a soaking phase's containers and gates are checked.</summary>
     public TimeSpan SoakCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often every Worker looks for rollouts in progress that no Worker drives (their Worker was killed): one found
+    /// twice in a row is driven again at once, instead of when Hangfire's invisibility timeout gives its job back.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan OrphanCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Labels added to every container DeployDeck creates (a team, a cost centre; tests mark theirs).</summary>
     public Dictionary<string, string> ExtraLabels { get; set; } = [];
 }
