@@ -34,6 +34,10 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 
     public DbSet<PhaseUsageRecord> PhaseUsage => Set<PhaseUsageRecord>();
 
+    public DbSet<FleetRollout> FleetRollouts => Set<FleetRollout>();
+
+    public DbSet<FleetHost> FleetHosts => Set<FleetHost>();
+
     /// <summary>ASP.NET Data Protection's key ring, shared by every Web and Worker; each key encrypted at rest (Secrets/KeyRingProtection).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

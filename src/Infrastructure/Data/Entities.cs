@@ -211,6 +211,12 @@ public sealed class Rollout
     /// <summary>PostgreSQL's xmin: two writers of one rollout cannot both win.</summary>
     public uint Version { get; set; }
 
+    /// <summary>The fleet rollout this host's rollout is part of, if any.</summary>
+    public Guid? FleetRolloutId { get; set; }
+
+    /// <summary>Keep the previous containers when it succeeds: its fleet may still roll every host back (onHostFailure rollBackAll).</summary>
+    public bool KeepPrevious { get; set; }
+
     public List<RolloutPhase> Phases { get; set; } = [];
 
     public List<RolloutService> Services { get; set; } = [];
@@ -379,4 +385,58 @@ public sealed class WebhookCursor
     public int Id { get; set; }
 
     public long LastEventId { get; set; }
+}
+
+/// <summary>One plan rolled out to many hosts in waves; each host runs its own rollout (<see cref="Rollout.FleetRolloutId"/>).</summary>
+public sealed class FleetRollout
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid PlanId { get; set; }
+
+    public Guid PlanRevisionId { get; set; }
+
+    public int WaveSize { get; set; }
+
+    public Domain.Rollouts.FleetFailurePolicy OnHostFailure { get; set; }
+
+    public Domain.Rollouts.FleetState State { get; set; }
+
+    public required string StartedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public string? Error { get; set; }
+
+    public string? AbortRequestedBy { get; set; }
+
+    public DateTimeOffset? AbortRequestedAt { get; set; }
+
+    public List<FleetHost> Hosts { get; set; } = [];
+}
+
+/// <summary>A host of a fleet rollout: its wave and its own rollout (queued until its wave starts).</summary>
+public sealed class FleetHost
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid FleetRolloutId { get; set; }
+
+    public Guid HostId { get; set; }
+
+    public int Order { get; set; }
+
+    public int Wave { get; set; }
+
+    public Guid RolloutId { get; set; }
+
+    /// <summary>Its wave started: its rollout was handed to a Worker.</summary>
+    public bool Started { get; set; }
+
+    /// <summary>Set when the fleet rolled this host back after it had succeeded (onHostFailure rollBackAll).</summary>
+    public DateTimeOffset? RolledBackAt { get; set; }
 }

@@ -53,6 +53,7 @@ public static class WebServiceCollectionExtensions
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Hosts.HostOperations>();
         services.AddScoped<Hosts.HostAdministration>();
+        services.AddScoped<Fleet.FleetLauncher>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
         services.AddScoped<WebhookAdministration>();
@@ -88,7 +89,7 @@ public static class WebServiceCollectionExtensions
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
         api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi().MapMonitoringApi();
-        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi();
+        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi().MapFleetRolloutsApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
         app.MapLiveMonitoring();

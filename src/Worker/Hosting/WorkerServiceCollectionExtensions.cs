@@ -61,6 +61,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
         services.AddScoped<IRolloutJobs, RolloutJobs>();
         services.AddHostedService<RolloutSupervisor>();
+        services.AddScoped<IFleetJobs, Fleet.FleetJobs>();
+        services.AddSingleton<Fleet.FleetRollback>();
         services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));

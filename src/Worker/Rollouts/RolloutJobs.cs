@@ -115,7 +115,8 @@ public sealed class RolloutJobs(
                         key: "rollout:started", change: db => ToStateAsync(db, rolloutId, RolloutState.Running));
                     continue;
                 case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
-                    await RemoveRetiredAsync(rollout, plan, ct);
+                    if (!rollout.KeepPrevious) // a fleet that may roll every host back removes them when it ends
+                        await RemoveRetiredAsync(rollout, plan, ct);
                     await recorder.RecordAsync(rolloutId, "rollout.succeeded", "Every phase passed", ct,
                         key: "rollout:succeeded", change: db => ToStateAsync(db, rolloutId, RolloutState.Succeeded));
                     return;

@@ -30,14 +30,21 @@ public sealed class RolloutSupervisor(
         {
             try
             {
-                List<Guid> active;
+                List<Guid> active, fleets;
                 await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
+                {
                     active = await db.Rollouts.AsNoTracking().Where(r => Driven.Contains(r.State)).Select(r => r.Id).ToListAsync(stoppingToken);
-                var free = (await RolloutLock.UndrivenAsync(connectionString, active, stoppingToken)).ToHashSet();
+                    fleets = await db.FleetRollouts.AsNoTracking().Where(f => f.State == FleetState.Running).Select(f => f.Id).ToListAsync(stoppingToken);
+                }
+
+                var free = (await RolloutLock.UndrivenAsync(connectionString, [.. active, .. fleets], stoppingToken)).ToHashSet();
                 foreach (var orphan in free.Where(seenFree.Contains))
                 {
                     logger.LogWarning("Rollout {RolloutId} is in progress but no Worker drives it (its Worker stopped): driving it again", orphan);
-                    jobs.Enqueue<IRolloutJobs>(j => j.DriveAsync(orphan, CancellationToken.None));
+                    if (fleets.Contains(orphan))
+                        jobs.Enqueue<IFleetJobs>(j => j.DriveAsync(orphan, CancellationToken.None));
+                    else
+                        jobs.Enqueue<IRolloutJobs>(j => j.DriveAsync(orphan, CancellationToken.None));
                     free.Remove(orphan); // give the new drive time to take the lock before counting it again
                 }
 

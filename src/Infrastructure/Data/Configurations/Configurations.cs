@@ -18,6 +18,31 @@ internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerH
     }
 }
 
+internal sealed class FleetRolloutConfiguration : IEntityTypeConfiguration<FleetRollout>
+{
+    public void Configure(EntityTypeBuilder<FleetRollout> b)
+    {
+        b.ToTable("fleet_rollouts");
+        b.Property(f => f.StartedBy).HasMaxLength(256);
+        b.Property(f => f.AbortRequestedBy).HasMaxLength(256);
+        b.HasOne<Plan>().WithMany().HasForeignKey(f => f.PlanId).OnDelete(DeleteBehavior.Restrict);
+        b.HasMany(f => f.Hosts).WithOne().HasForeignKey(h => h.FleetRolloutId).OnDelete(DeleteBehavior.Cascade);
+        b.HasIndex(f => f.CreatedAt);
+    }
+}
+
+internal sealed class FleetHostConfiguration : IEntityTypeConfiguration<FleetHost>
+{
+    public void Configure(EntityTypeBuilder<FleetHost> b)
+    {
+        b.ToTable("fleet_hosts");
+        b.HasOne<DockerHost>().WithMany().HasForeignKey(h => h.HostId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<Rollout>().WithMany().HasForeignKey(h => h.RolloutId).OnDelete(DeleteBehavior.Restrict);
+        b.HasIndex(h => new { h.FleetRolloutId, h.HostId }).IsUnique();
+        b.HasIndex(h => h.RolloutId).IsUnique();
+    }
+}
+
 internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey>
 {
     public void Configure(EntityTypeBuilder<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey> b) => b.ToTable("data_protection_keys");

@@ -166,6 +166,104 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.ToTable("hosts", (string)null);
                 });
 
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.FleetHost", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("FleetRolloutId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("HostId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Order")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("RolledBackAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("RolloutId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("Started")
+                        .HasColumnType("boolean");
+
+                    b.Property<int>("Wave")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("HostId");
+
+                    b.HasIndex("RolloutId")
+                        .IsUnique();
+
+                    b.HasIndex("FleetRolloutId", "HostId")
+                        .IsUnique();
+
+                    b.ToTable("fleet_hosts", (string)null);
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.FleetRollout", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("AbortRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("AbortRequestedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("OnHostFailure")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<Guid>("PlanId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("PlanRevisionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<int>("WaveSize")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("PlanId");
+
+                    b.ToTable("fleet_rollouts", (string)null);
+                });
+
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.PhaseUsageRecord", b =>
                 {
                     b.Property<Guid>("RolloutId")
@@ -449,8 +547,14 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<Guid?>("FleetRolloutId")
+                        .HasColumnType("uuid");
+
                     b.Property<Guid>("HostId")
                         .HasColumnType("uuid");
+
+                    b.Property<bool>("KeepPrevious")
+                        .HasColumnType("boolean");
 
                     b.Property<Guid>("PlanId")
                         .HasColumnType("uuid");
@@ -970,6 +1074,36 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.FleetHost", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.FleetRollout", null)
+                        .WithMany("Hosts")
+                        .HasForeignKey("FleetRolloutId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("DeployDeck.Infrastructure.Data.DockerHost", null)
+                        .WithMany()
+                        .HasForeignKey("HostId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeployDeck.Infrastructure.Data.Rollout", null)
+                        .WithMany()
+                        .HasForeignKey("RolloutId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.FleetRollout", b =>
+                {
+                    b.HasOne("DeployDeck.Infrastructure.Data.Plan", null)
+                        .WithMany()
+                        .HasForeignKey("PlanId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.PhaseUsageRecord", b =>
                 {
                     b.HasOne("DeployDeck.Infrastructure.Data.Rollout", null)
@@ -1131,6 +1265,11 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("DeployDeck.Infrastructure.Data.FleetRollout", b =>
+                {
+                    b.Navigation("Hosts");
                 });
 
             modelBuilder.Entity("DeployDeck.Infrastructure.Data.Plan", b =>
