@@ -25,6 +25,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
     private readonly StringBuilder _workerLog = new();
     private Process? _web;
     private Process? _worker;
+    private readonly List<(Process Process, StringBuilder Log)> _extraWorkers = [];
 
     private DeployDeckApp(string database, string connectionString, int port)
     {
@@ -42,6 +43,9 @@ public sealed class DeployDeckApp : IAsyncDisposable
     public string AdminPassword { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
 
     public string WorkerKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Encrypts the Data Protection key ring in this app's database; the same for its Web and every Worker.</summary>
+    public string KeyRingKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The Web process (for benchmarks: its CPU and RSS); null before it starts.</summary>
     public int? WebProcessId => _web?.Id;
@@ -145,15 +149,51 @@ public sealed class DeployDeckApp : IAsyncDisposable
         throw new TimeoutException($"Web did not become ready in 120 s:\n{WebLog}");
     }
 
-    public void StartWorker()
+    public void StartWorker() => _worker = Launch("Worker", _workerLog, WorkerEnvironment());
+
+    private Dictionary<string, string> WorkerEnvironment() => new(WorkerSettings)
     {
-        _worker = Launch("Worker", _workerLog, new Dictionary<string, string>(WorkerSettings)
+        ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
+        ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
+        // Lets ./deploydeck test clean up its own leftovers without touching a concurrent run's.
+        ["Rollouts__ExtraLabels__deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local",
+    };
+
+    /// <summary>Another Worker process on the same database (several Workers share the work); returns its number, from 1.</summary>
+    public int StartExtraWorker()
+    {
+        var log = new StringBuilder();
+        var process = Launch("Worker", log, WorkerEnvironment());
+        lock (_extraWorkers)
+            _extraWorkers.Add((process, log));
+        return _extraWorkers.Count;
+    }
+
+    /// <summary>The log of Worker <paramref name="number"/>: 0 the first, 1… the extra ones.</summary>
+    public string WorkerLogOf(int number)
+    {
+        if (number == 0)
+            return WorkerLog;
+        var log = _extraWorkers[number - 1].Log;
+        lock (log)
+            return log.ToString();
+    }
+
+    /// <summary>SIGKILL of Worker <paramref name="number"/> (0 the first, 1… the extra ones).</summary>
+    public void KillWorker(int number)
+    {
+        if (number == 0)
         {
-            ["Live__HubUrl"] = new Uri(BaseUrl, "/hubs/live").ToString(),
-            ["Rollouts__ExtraLabels__deploydeck.test"] = "true",
-            // Lets ./deploydeck test clean up its own leftovers without touching a concurrent run's.
-            ["Rollouts__ExtraLabels__deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local",
-        });
+            KillWorker();
+            return;
+        }
+
+        var process = _extraWorkers[number - 1].Process;
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
     }
 
     /// <summary>SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
@@ -177,6 +217,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
         // handshake, ~5-10 ms a statement); only the test process itself, which drops databases, does without.
         info.Environment["ConnectionStrings__DeployDeck"] = new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = true }.ConnectionString;
         info.Environment["Live__WorkerKey"] = WorkerKey;
+        info.Environment["DataProtection__KeyRingKey"] = KeyRingKey;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["DOTNET_GCgen0size"] = "0x400000"; // as ./deploydeck and the image run them (docs/benchmarks.md)
@@ -255,6 +296,21 @@ public sealed class DeployDeckApp : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Adds a host through the Admin API (as a test run loads the machine, with load bands out of the way) and returns its id.</summary>
+    public async Task<Guid> AddHostAsync(ExtraEngine engine, string name)
+    {
+        using var admin = CreateClient(await AdminTokenAsync());
+        var response = await admin.PostAsJsonAsync("/api/hosts", engine.HostRequest(name));
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Created)
+            throw new InvalidOperationException($"POST /api/hosts {name} → {(int)response.StatusCode}: {body}");
+        var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        var thresholds = await admin.PutAsJsonAsync($"/api/hosts/{id}/thresholds", new HostThresholds(LoadYellow: 1000, LoadRed: 1000));
+        if (!thresholds.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT thresholds of {name} → {(int)thresholds.StatusCode}: {await thresholds.Content.ReadAsStringAsync()}");
+        return id;
+    }
+
     public async Task<Guid> HostIdAsync()
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
@@ -299,6 +355,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(_worker);
+        foreach (var (process, _) in _extraWorkers)
+            await StopAsync(process);
         await StopAsync(_web);
         try
         {

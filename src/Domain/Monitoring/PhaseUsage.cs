@@ -9,9 +9,12 @@ public enum UsageSubject
 }
 
 /// <summary>When a phase of a rollout ran: from its start to its end (still running when <paramref name="End"/> is null).</summary>
-public sealed record PhaseWindow(Guid RolloutId, int PhaseIndex, string Phase, DateTimeOffset Start, DateTimeOffset? End)
+/// <param name="HostId">The rollout's host: only that host's ticks count for it (null: any tick, as with one host).</param>
+public sealed record PhaseWindow(Guid RolloutId, int PhaseIndex, string Phase, DateTimeOffset Start, DateTimeOffset? End, Guid? HostId = null)
 {
     public bool Contains(DateTimeOffset at) => at >= Start && (End is null || at <= End);
+
+    public bool Covers(StatsTick tick) => Contains(tick.At) && (HostId is null || tick.HostId is null || HostId == tick.HostId);
 }
 
 /// <param name="Service">The service name for <see cref="UsageSubject.Service"/>, else empty.</param>
@@ -36,7 +39,8 @@ public sealed record UsageTotals(string Phase, long PeakMemoryBytes, long Memory
 }
 
 /// <summary>One tick of the sampler: the host and every managed container at one moment.</summary>
-public sealed record StatsTick(DateTimeOffset At, HostFigures Host, IReadOnlyList<ContainerFigures> Containers);
+/// <param name="HostId">The host sampled; null when only one is.</param>
+public sealed record StatsTick(DateTimeOffset At, HostFigures Host, IReadOnlyList<ContainerFigures> Containers, Guid? HostId = null);
 
 /// <summary>
 /// Attributes samples to the rollout phases running when they were taken. While a phase of a rollout runs, each tick
@@ -51,7 +55,7 @@ public static class PhaseUsage
             return totals;
         foreach (var tick in ticks)
         {
-            foreach (var window in windows.Where(w => w.Contains(tick.At)))
+            foreach (var window in windows.Where(w => w.Covers(tick)))
             {
                 if (tick.Host.MemoryUsedBytes is { } hostMemory)
                     Add(totals, new UsageKey(window.RolloutId, window.PhaseIndex, UsageSubject.Host, ""), window.Phase, hostMemory, null, tick.At);

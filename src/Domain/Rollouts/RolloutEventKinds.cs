@@ -23,6 +23,9 @@ public static class RolloutEventKinds
     public const string Aborted = "rollout.aborted";
     public const string Retrying = "rollout.retrying";
 
+    /// <summary>A fleet rolled back a host whose own rollout had succeeded (its record keeps Succeeded; the fleet says RolledBack).</summary>
+    public const string FleetRolledBack = "rollout.fleet-rolled-back";
+
     public const string PhaseAdmitted = "phase.admitted";
     public const string PhaseAdmissionRefused = "phase.admission-refused";
     public const string PhaseStarted = "phase.started";

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -5,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace DeployDeck.Infrastructure.Data;
 
 public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> options)
-    : IdentityDbContext<IdentityUser>(options)
+    : IdentityDbContext<IdentityUser>(options), IDataProtectionKeyContext
 {
     public DbSet<DockerHost> Hosts => Set<DockerHost>();
 
@@ -32,6 +33,13 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
     public DbSet<WebhookCursor> WebhookCursors => Set<WebhookCursor>();
 
     public DbSet<PhaseUsageRecord> PhaseUsage => Set<PhaseUsageRecord>();
+
+    public DbSet<FleetRollout> FleetRollouts => Set<FleetRollout>();
+
+    public DbSet<FleetHost> FleetHosts => Set<FleetHost>();
+
+    /// <summary>ASP.NET Data Protection's key ring, shared by every Web and Worker; each key encrypted at rest (Secrets/KeyRingProtection).</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -10,15 +10,45 @@ public sealed class DockerHost
 
     public required string Name { get; set; }
 
-    /// <summary>unix:///var/run/docker.sock, tcp://host:2375 …</summary>
+    /// <summary>unix:///var/run/docker.sock, tcp://host:2376 (TLS), ssh://user@host[:port] (see <see cref="Domain.Hosts.HostEndpoint"/>).</summary>
     public required string Endpoint { get; set; }
 
     public string? Description { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    public DateTimeOffset? UpdatedAt { get; set; }
+
     /// <summary>The decision matrix for this host; null means the runbook's defaults.</summary>
     public Domain.Hosts.HostThresholds? Thresholds { get; set; }
+
+    /// <summary>
+    /// TLS material (CA, client certificate, key) or the SSH private key, as JSON encrypted by
+    /// <see cref="Secrets.SecretBox"/> for this host only. Never returned, never logged.
+    /// </summary>
+    public string? Credentials { get; set; }
+
+    /// <summary>The SSH host key (SHA256:… fingerprint) an Admin confirmed; a host presenting another is refused.</summary>
+    public string? SshHostKey { get; set; }
+
+    /// <summary>Grows with every change of endpoint, credentials or host key: engine clients built for an older one are dropped.</summary>
+    public int ConnectionVersion { get; set; }
+
+    /// <summary>When the engine last answered, since when it does not, and why (the Worker's sampler and "Test connection" write them).</summary>
+    public DateTimeOffset? LastSeenAt { get; set; }
+
+    public DateTimeOffset? OfflineSince { get; set; }
+
+    public string? LastError { get; set; }
+
+    /// <summary>Removed by an Admin while its rollouts stay in the history: no longer listed, deployed to or sampled.</summary>
+    public DateTimeOffset? RemovedAt { get; set; }
+}
+
+public static class HostQueries
+{
+    /// <summary>Hosts that are not removed: what lists, pickers and samplers show.</summary>
+    public static IQueryable<DockerHost> InService(this IQueryable<DockerHost> hosts) => hosts.Where(h => h.RemovedAt == null);
 }
 
 public sealed class Plan
@@ -226,6 +256,12 @@ public sealed class Rollout
     /// <summary>PostgreSQL's xmin: two writers of one rollout cannot both win.</summary>
     public uint Version { get; set; }
 
+    /// <summary>The fleet rollout this host's rollout is part of, if any.</summary>
+    public Guid? FleetRolloutId { get; set; }
+
+    /// <summary>Keep the previous containers when it succeeds: its fleet may still roll every host back (onHostFailure rollBackAll).</summary>
+    public bool KeepPrevious { get; set; }
+
     public List<RolloutPhase> Phases { get; set; } = [];
 
     public List<RolloutService> Services { get; set; } = [];
@@ -394,4 +430,58 @@ public sealed class WebhookCursor
     public int Id { get; set; }
 
     public long LastEventId { get; set; }
+}
+
+/// <summary>One plan rolled out to many hosts in waves; each host runs its own rollout (<see cref="Rollout.FleetRolloutId"/>).</summary>
+public sealed class FleetRollout
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid PlanId { get; set; }
+
+    public Guid PlanRevisionId { get; set; }
+
+    public int WaveSize { get; set; }
+
+    public Domain.Rollouts.FleetFailurePolicy OnHostFailure { get; set; }
+
+    public Domain.Rollouts.FleetState State { get; set; }
+
+    public required string StartedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public string? Error { get; set; }
+
+    public string? AbortRequestedBy { get; set; }
+
+    public DateTimeOffset? AbortRequestedAt { get; set; }
+
+    public List<FleetHost> Hosts { get; set; } = [];
+}
+
+/// <summary>A host of a fleet rollout: its wave and its own rollout (queued until its wave starts).</summary>
+public sealed class FleetHost
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public Guid FleetRolloutId { get; set; }
+
+    public Guid HostId { get; set; }
+
+    public int Order { get; set; }
+
+    public int Wave { get; set; }
+
+    public Guid RolloutId { get; set; }
+
+    /// <summary>Its wave started: its rollout was handed to a Worker.</summary>
+    public bool Started { get; set; }
+
+    /// <summary>Set when the fleet rolled this host back after it had succeeded (onHostFailure rollBackAll).</summary>
+    public DateTimeOffset? RolledBackAt { get; set; }
 }

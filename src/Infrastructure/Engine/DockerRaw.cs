@@ -14,6 +14,13 @@ public sealed class DockerRaw : IDisposable
 {
     private readonly HttpClient _http;
 
+    /// <summary>Over a handler that reaches the engine (TLS, SSH channel): <paramref name="baseAddress"/> is what requests are relative to.</summary>
+    public DockerRaw(HttpMessageHandler handler, Uri baseAddress, TimeSpan timeout)
+    {
+        _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout };
+    }
+
+    /// <summary>A unix socket, or a plain tcp:// engine.</summary>
     public DockerRaw(IOptions<DockerOptions> options)
     {
         var endpoint = new Uri(options.Value.Endpoint);
@@ -41,8 +48,7 @@ public sealed class DockerRaw : IDisposable
         }
         else
         {
-            var scheme = endpoint.Scheme == "https" ? "https" : "http";
-            _http = new HttpClient { BaseAddress = new Uri($"{scheme}://{endpoint.Host}:{endpoint.Port}/") };
+            _http = new HttpClient { BaseAddress = new Uri($"http://{endpoint.Host}:{endpoint.Port}/") };
         }
 
         _http.Timeout = options.Value.RequestTimeout;

@@ -18,6 +18,15 @@ public interface IRolloutJobs
     Task DriveAsync(Guid rolloutId, CancellationToken cancellationToken);
 }
 
+/// <summary>Fleet rollouts: the sequencing of many hosts' rollouts, run by the Worker; each host's rollout is its own <see cref="IRolloutJobs"/> job.</summary>
+public interface IFleetJobs
+{
+    /// <summary>Starts the fleet's waves in turn and watches their rollouts until the fleet ends; re-entrant, level-wise.</summary>
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [5, 15, 30])]
+    [Queue(JobQueues.Rollouts)]
+    Task DriveAsync(Guid fleetRolloutId, CancellationToken cancellationToken);
+}
+
 public static class JobQueues
 {
     public const string Rollouts = "rollouts";

@@ -1,21 +1,26 @@
 using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 
 namespace DeployDeck.Infrastructure.Preflight;
 
-/// <summary>The host check and the admission forecast, as the launcher, the dry run and the Worker (before each phase) run them.</summary>
-public sealed class PreflightRunner(IHostInspector inspector)
+/// <summary>
+/// The host check and the admission forecast, as the launcher, the dry run and the Worker (before each phase) run them,
+/// each on the host's own engine.
+/// </summary>
+public sealed class PreflightRunner(EngineConnections engines)
 {
     public async Task<PreflightResult> CheckAsync(DockerHost host, CancellationToken ct)
     {
-        var signals = await inspector.MeasureAsync(ct);
+        var signals = await engines.For(host).Inspector.MeasureAsync(ct);
         var thresholds = host.Thresholds ?? HostThresholds.Default;
         return new PreflightResult(signals, thresholds, HostCheck.Evaluate(signals, thresholds), null);
     }
 
     public async Task<PreflightResult> ForecastAsync(PlanSpec plan, Guid planId, DockerHost host, int fromPhase, CancellationToken ct)
     {
+        var inspector = engines.For(host).Inspector;
         var imagesRead = inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct); // independent of the host's figures
         var check = await CheckAsync(host, ct);
         var previous = await inspector.PlanMemoryAsync(planId, check.Signals, ct);

@@ -8,10 +8,10 @@ namespace DeployDeck.Infrastructure.Preflight;
 /// bind mount sources, an allowance for keys that reach the host — and nothing of another project stands in its way.
 /// Then the project's own networks and volumes are made, as <c>docker compose up</c> makes them.
 /// </summary>
-public sealed class ProjectCheck(IContainerEngine engine)
+public static class ProjectCheck
 {
     /// <returns>Why the rollout must not start, or null.</returns>
-    public async Task<string?> RefusalAsync(ProjectLayout layout, PlanSpec plan, string? projectDirectory, CancellationToken ct)
+    public static async Task<string?> RefusalAsync(IContainerEngine engine, ProjectLayout layout, PlanSpec plan, string? projectDirectory, CancellationToken ct)
     {
         var problems = new List<string>(layout.Problems);
         var unallowed = HostAccess.Find(plan, projectDirectory).Where(f => plan.HostAccess?.Covers([f]) != true).ToList();
@@ -48,7 +48,7 @@ public sealed class ProjectCheck(IContainerEngine engine)
 
     /// <summary>Creates the project's networks and volumes that are missing; what it created, for the record.</summary>
     /// <param name="extraLabels">DeployDeck's labels for everything it creates (a team, a cost centre; tests mark theirs).</param>
-    public async Task<IReadOnlyList<string>> CreateMissingAsync(ProjectLayout layout, IReadOnlyDictionary<string, string> extraLabels, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>> CreateMissingAsync(IContainerEngine engine, ProjectLayout layout, IReadOnlyDictionary<string, string> extraLabels, CancellationToken ct)
     {
         var created = new List<string>();
         foreach (var network in layout.Networks.Where(n => !n.Spec.External))

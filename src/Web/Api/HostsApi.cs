@@ -1,9 +1,7 @@
 using System.Security.Claims;
 using DeployDeck.Domain.Hosts;
-using DeployDeck.Infrastructure.Data;
 using DeployDeck.Web.Hosts;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace DeployDeck.Web.Api;
 
@@ -25,12 +23,45 @@ public static class HostsApi
     public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
     {
         var hosts = api.MapGroup("/hosts").WithTags("Hosts");
-        hosts.MapGet("/", async (IDbContextFactory<DeployDeckDbContext> dbFactory, CancellationToken ct) =>
+        hosts.MapGet("/", async (HostAdministration admin, CancellationToken ct) => TypedResults.Ok(await admin.ListAsync(ct)));
+
+        hosts.MapGet("/{id:guid}", async Task<Results<Ok<HostView>, ProblemHttpResult>> (Guid id, HostAdministration admin, CancellationToken ct) =>
+            await admin.GetAsync(id, ct) is { } host ? TypedResults.Ok(host) : ApiResults.Problem(404, "Unknown host", $"There is no host {id}."));
+
+        hosts.MapPost("/", async Task<Results<Created<HostView>, ProblemHttpResult>> (HostRequest? request, HostAdministration admin, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            return TypedResults.Ok(await db.Hosts.AsNoTracking().OrderBy(h => h.Name)
-                .Select(h => new HostDto(h.Id, h.Name, h.Endpoint, h.Description, h.CreatedAt)).ToListAsync(ct));
-        });
+            if (request is null)
+                return NoHost();
+            var (host, problem) = await admin.CreateAsync(request, user.Identity!.Name!, ct);
+            return problem ?? (Results<Created<HostView>, ProblemHttpResult>)TypedResults.Created($"/api/hosts/{host!.Id}", host);
+        }).RequireAuthorization(Auth.Policies.Admin);
+
+        hosts.MapPut("/{id:guid}", async Task<Results<Ok<HostView>, ProblemHttpResult>> (Guid id, HostRequest? request, HostAdministration admin, ClaimsPrincipal user, CancellationToken ct) =>
+        {
+            if (request is null)
+                return NoHost();
+            var (host, problem) = await admin.UpdateAsync(id, request, user.Identity!.Name!, ct);
+            return problem ?? (Results<Ok<HostView>, ProblemHttpResult>)TypedResults.Ok(host!);
+        }).RequireAuthorization(Auth.Policies.Admin);
+
+        hosts.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, HostAdministration admin, ClaimsPrincipal user, CancellationToken ct) =>
+            await admin.DeleteAsync(id, user.Identity!.Name!, ct) is { } problem ? problem : TypedResults.NoContent())
+            .RequireAuthorization(Auth.Policies.Admin);
+
+        // "Test connection": of a host being added (nothing saved), or of a saved one.
+        hosts.MapPost("/test", async Task<Results<Ok<HostTestResult>, ProblemHttpResult>> (HostRequest? request, HostAdministration admin, CancellationToken ct) =>
+        {
+            if (request is null)
+                return NoHost();
+            var (result, problem) = await admin.TestAsync(request, ct);
+            return problem ?? (Results<Ok<HostTestResult>, ProblemHttpResult>)TypedResults.Ok(result!);
+        }).RequireAuthorization(Auth.Policies.Admin);
+
+        hosts.MapPost("/{id:guid}/test", async Task<Results<Ok<HostTestResult>, ProblemHttpResult>> (Guid id, HostAdministration admin, CancellationToken ct) =>
+        {
+            var (result, problem) = await admin.TestAsync(id, ct);
+            return problem ?? (Results<Ok<HostTestResult>, ProblemHttpResult>)TypedResults.Ok(result!);
+        }).RequireAuthorization(Auth.Policies.Admin);
 
         hosts.MapGet("/{id:guid}/check", async Task<Results<Ok<PreflightResult>, ProblemHttpResult>> (Guid id, HostOperations ops, CancellationToken ct) =>
         {
@@ -68,6 +99,10 @@ public static class HostsApi
 
         return api;
     }
+
+    private static ProblemHttpResult NoHost() => ApiResults.Problem(400, "No host",
+        "Send {\"name\": \"web-1\", \"endpoint\": \"tcp://10.0.0.5:2376\", \"tls\": {\"ca\": \"…\", \"certificate\": \"…\", \"key\": \"…\"}}, "
+        + "or an ssh://user@host endpoint with \"ssh\": {\"privateKey\": \"…\"} and the confirmed \"sshHostKey\".");
 
     public static RouteGroupBuilder MapDryRunApi(this RouteGroupBuilder api)
     {

@@ -20,6 +20,9 @@ public static class AuditActions
     public const string Pruned = "host.pruned";
     public const string EmergencyStop = "host.emergency-stop";
     public const string ThresholdsChanged = "host.thresholds-changed";
+    public const string HostAdded = "host.added";
+    public const string HostChanged = "host.changed";
+    public const string HostRemoved = "host.removed";
     public const string TokenCreated = "token.created";
     public const string TokenRevoked = "token.revoked";
     public const string UserCreated = "user.created";

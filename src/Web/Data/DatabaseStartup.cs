@@ -2,6 +2,7 @@ using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
+using DeployDeck.Infrastructure.Secrets;
 using DeployDeck.Web.Auth;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -48,6 +49,7 @@ public static class DatabaseStartup
             }
         }
 
+        KeyRingProtection.EnsureKey(services);
         await services.GetRequiredService<AdminBootstrap>().EnsureAsync(cancellationToken);
 
         if (app.Configuration.GetValue<bool>("DeployDeck:SeedDemo"))

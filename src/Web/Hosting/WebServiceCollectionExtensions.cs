@@ -2,6 +2,7 @@ using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Infrastructure.Live;
+using DeployDeck.Infrastructure.Secrets;
 using DeployDeck.Web.Api;
 using DeployDeck.Web.Auth;
 using DeployDeck.Web.Components;
@@ -33,7 +34,8 @@ public static class WebServiceCollectionExtensions
         var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
-        services.AddContainerEngine(configuration);
+        services.AddDeployDeckDataProtection(configuration);
+        services.AddHostEngines(configuration);
         services.AddDeployDeckAuth(configuration);
 
         // Web is a Hangfire client only: it enqueues, the Worker runs.
@@ -50,6 +52,8 @@ public static class WebServiceCollectionExtensions
         services.AddOptions<ApprovalOptions>().Bind(configuration.GetSection(ApprovalOptions.Section));
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Hosts.HostOperations>();
+        services.AddScoped<Hosts.HostAdministration>();
+        services.AddScoped<Fleet.FleetLauncher>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
         services.AddScoped<WebhookAdministration>();
@@ -63,8 +67,8 @@ public static class WebServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
-            .AddCheck<DockerEngineHealthCheck>("docker", tags: ["ready"]);
+            // Engines are per host, and one host's outage must not take Web out of service: their state is on the host cards.
+            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"]);
         return services;
     }
 
@@ -85,7 +89,7 @@ public static class WebServiceCollectionExtensions
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
         api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi().MapMonitoringApi();
-        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi();
+        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi().MapFleetRolloutsApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
         app.MapLiveMonitoring();

@@ -3,6 +3,7 @@ using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Preflight;
 using DeployDeck.Web.Api;
 using DeployDeck.Web.Plans;
@@ -13,7 +14,7 @@ namespace DeployDeck.Web.Hosts;
 
 /// <summary>Host check, dry run, disk usage and prune for the UI and the API alike.</summary>
 public sealed class HostOperations(
-    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, IHostInspector inspector, PlanStore plans, IContainerEngine engine,
+    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, EngineConnections engines, PlanStore plans,
     Rollouts.RolloutAborts aborts, TimeProvider clock, ILogger<HostOperations> logger)
 {
     /// <summary>
@@ -36,7 +37,7 @@ public sealed class HostOperations(
                 aborted = rolloutId;
         }
 
-        var (containers, problem) = await Engine(async () => (await engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Managed] = "true" }, ct)).ToList(), host);
+        var (containers, problem) = await Engine(async () => (await engines.For(host).Engine.ListAsync(new Dictionary<string, string> { [OwnershipLabels.Managed] = "true" }, ct)).ToList(), host);
         if (problem is not null)
             return (null, problem);
 
@@ -60,10 +61,10 @@ public sealed class HostOperations(
         {
             try
             {
-                await engine.StopAsync(container.Id, TimeSpan.FromSeconds(10), ct);
+                await engines.For(host).Engine.StopAsync(container.Id, TimeSpan.FromSeconds(10), ct);
                 stopped.Add($"{container.Name} ({container.Labels.GetValueOrDefault(OwnershipLabels.Phase)})");
             }
-            catch (Docker.DotNet.DockerApiException e)
+            catch (Exception e) when (e is Docker.DotNet.DockerApiException || EngineProblem.Of(e, ct) is not null)
             {
                 logger.LogWarning("Emergency stop of {Container} failed: {Reason}", container.Name, e.Message);
             }
@@ -105,7 +106,7 @@ public sealed class HostOperations(
         var host = await HostAsync(hostId, ct);
         if (host is null)
             return (null, UnknownHost(hostId));
-        return await Engine(() => inspector.DiskUsageAsync(ct), host);
+        return await Engine(() => engines.For(host).Inspector.DiskUsageAsync(ct), host);
     }
 
     public async Task<ProblemHttpResult?> SetThresholdsAsync(Guid hostId, HostThresholds thresholds, string user, CancellationToken ct)
@@ -132,7 +133,7 @@ public sealed class HostOperations(
         var kinds = request.Kinds!.ToHashSet();
         if (!request.Confirm)
         {
-            var (report, problem) = await Engine(() => inspector.DiskUsageAsync(ct), host);
+            var (report, problem) = await Engine(() => engines.For(host).Inspector.DiskUsageAsync(ct), host);
             if (problem is not null)
                 return (null, problem);
             var candidates = report!.Reclaimable.Where(i => kinds.Contains(i.Kind)).ToList();
@@ -142,7 +143,7 @@ public sealed class HostOperations(
         var confirmed = (request.Items ?? []).ToList();
         if (confirmed.Count == 0)
             return (null, ApiResults.Problem(400, "Nothing confirmed", "Confirm with the \"items\" (ids) the listing returned; nothing is removed without them."));
-        var (result, failed) = await Engine(() => inspector.PruneAsync(kinds, confirmed, ct), host);
+        var (result, failed) = await Engine(() => engines.For(host).Inspector.PruneAsync(kinds, confirmed, ct), host);
         if (failed is not null)
             return (null, failed);
 
@@ -161,9 +162,13 @@ public sealed class HostOperations(
     private async Task<DockerHost?> HostAsync(Guid id, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == id, ct);
+        return await db.Hosts.AsNoTracking().InService().FirstOrDefaultAsync(h => h.Id == id, ct);
     }
 
+    /// <summary>
+    /// One host's engine call: an engine that cannot be reached or does not answer gives a problem naming the host and the
+    /// error (502, 504; 409 for an SSH host key not confirmed yet), and the host is marked offline, since when.
+    /// </summary>
     private async Task<(T? Value, ProblemHttpResult? Problem)> Engine<T>(Func<Task<T>> call, DockerHost host)
         where T : class
     {
@@ -171,10 +176,12 @@ public sealed class HostOperations(
         {
             return (await call(), null);
         }
-        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (EngineProblem.Of(e) is { } problem)
         {
-            logger.LogWarning("Engine of host {Host} failed: {Reason}", host.Name, e.Message);
-            return (default, ApiResults.Problem(503, "Engine unavailable", $"The engine of host '{host.Name}' did not answer: {e.Message}"));
+            logger.LogWarning("Engine of host {Host} failed: {Reason}", host.Name, problem.Reason);
+            await HostStatus.UnreachableAsync(dbFactory, host.Id, clock.GetUtcNow(), problem.Reason, CancellationToken.None);
+            return (default, ApiResults.Problem(problem.Status, problem.Status == 504 ? "Engine did not answer" : problem.Status == 409 ? "Host key not confirmed" : "Engine unreachable",
+                $"The engine of host '{host.Name}' ({host.Endpoint}) failed: {problem.Reason}"));
         }
     }
 

@@ -3,6 +3,7 @@ using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Infrastructure.Preflight;
 using DeployDeck.Web.Auth;
@@ -24,7 +25,7 @@ public sealed class RolloutLauncher(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IBackgroundJobClient jobs,
     PreflightRunner preflight,
-    ProjectCheck project,
+    EngineConnections engines,
     TimeProvider time,
     ILogger<RolloutLauncher> logger)
 {
@@ -38,7 +39,7 @@ public sealed class RolloutLauncher(
         var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == planId, cancellationToken);
         if (plan is null)
             return (null, new(StatusCodes.Status404NotFound, "Unknown plan", $"There is no plan {planId}."));
-        var host = await db.Hosts.AsNoTracking().FirstOrDefaultAsync(h => h.Id == hostId, cancellationToken);
+        var host = await db.Hosts.AsNoTracking().InService().FirstOrDefaultAsync(h => h.Id == hostId, cancellationToken);
         if (host is null)
             return (null, new(StatusCodes.Status404NotFound, "Unknown host", $"There is no host {hostId}."));
         var revision = await db.PlanRevisions.AsNoTracking().Where(r => r.PlanId == planId)
@@ -63,22 +64,23 @@ public sealed class RolloutLauncher(
         {
             check = await preflight.ForecastAsync(spec, planId, host, 0, cancellationToken);
         }
-        catch (Exception ex) when (ex is Docker.DotNet.DockerApiException or HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EngineProblem.Of(ex, cancellationToken) is { } problem)
         {
-            logger.LogWarning("Host check of {Host} failed: {Reason}", host.Name, ex.Message);
-            return (null, new(StatusCodes.Status503ServiceUnavailable, "Host check failed", $"The engine of host '{host.Name}' did not answer the host check: {ex.Message}"));
+            logger.LogWarning("Host check of {Host} failed: {Reason}", host.Name, problem.Reason);
+            await HostStatus.UnreachableAsync(dbFactory, host.Id, time.GetUtcNow(), problem.Reason, CancellationToken.None);
+            return (null, new(problem.Status, "Host check failed", $"The engine of host '{host.Name}' did not answer the host check: {problem.Reason}"));
         }
 
         if (check.Refusal is { } refusal)
             return (null, new(StatusCodes.Status409Conflict, "Preflight refused", $"Not started: {refusal}."));
         try
         {
-            if (await project.RefusalAsync(new Domain.Engine.ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory), spec, plan.ProjectDirectory, cancellationToken) is { } missing)
+            if (await ProjectCheck.RefusalAsync(engines.For(host).Engine, new Domain.Engine.ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory), spec, plan.ProjectDirectory, cancellationToken) is { } missing)
                 return (null, new(StatusCodes.Status409Conflict, "The project is not ready on the host", $"Not started: {missing}."));
         }
-        catch (Docker.DotNet.DockerApiException ex)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EngineProblem.Of(ex, cancellationToken) is { } problem)
         {
-            return (null, new(StatusCodes.Status503ServiceUnavailable, "Host check failed", $"The engine of host '{host.Name}' did not answer the project check: {ex.Message}"));
+            return (null, new(problem.Status, "Host check failed", $"The engine of host '{host.Name}' did not answer the project check: {problem.Reason}"));
         }
 
         var who = user.Identity?.Name ?? "unknown";

@@ -1,7 +1,7 @@
-using DeployDeck.Domain.Engine;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
+using DeployDeck.Infrastructure.Secrets;
 using DeployDeck.Worker.Live;
 using DeployDeck.Worker.Monitoring;
 using DeployDeck.Worker.Rollouts;
@@ -40,7 +40,8 @@ public static class WorkerServiceCollectionExtensions
         var connectionString = DataServiceCollectionExtensions.RequireConnectionString(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddDeployDeckData(configuration);
-        services.AddContainerEngine(configuration);
+        services.AddDeployDeckDataProtection(configuration);
+        services.AddHostEngines(configuration);
 
         services.AddOptions<LiveOptions>().Bind(configuration.GetSection(LiveOptions.Section))
             .Validate(o => o.WorkerKey.Length >= 32, "Live:WorkerKey must be set to a shared secret of at least 32 characters (the same as Web's)")
@@ -55,6 +56,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddMonitoring(configuration);
         services.AddSingleton<RolloutRecorder>();
         services.AddSingleton<GateRunner>();
+        services.AddSingleton<SampledHosts>();
         services.AddSingleton<ContainerWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<ContainerWatch>());
         services.AddSingleton<RolloutStates>();
@@ -64,6 +66,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<PhaseRunner>();
         services.AddSingleton<RollbackRunner>();
         services.AddScoped<IRolloutJobs, RolloutDriver>();
+        services.AddHostedService<RolloutSupervisor>();
+        services.AddScoped<IFleetJobs, Fleet.FleetJobs>();
+        services.AddSingleton<Fleet.FleetRollback>();
         services.AddWebhooks(configuration);
 
         services.AddHangfire(c => c.UseDeployDeckStorage(connectionString));
@@ -88,11 +93,18 @@ public static class WorkerServiceCollectionExtensions
             {
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-                if (pending.Count == 0)
+                // Web makes the key ring's first key once the schema is there: a Worker that made its own would not read Web's secrets until its ring refreshed.
+                var keyed = pending.Count == 0 && KeyRingProtection.HasKey(services);
+                if (keyed)
                     break;
                 if (DateTimeOffset.UtcNow > deadline)
-                    throw new StartupException($"the database has {pending.Count} migration(s) not applied; start Web first (it applies them)");
-                logger.LogInformation("Waiting for Web to apply {Count} migration(s)", pending.Count);
+                {
+                    throw new StartupException(pending.Count > 0
+                        ? $"the database has {pending.Count} migration(s) not applied; start Web first (it applies them)"
+                        : "the Data Protection key ring in the database has no key; start Web first (it makes one)");
+                }
+
+                logger.LogInformation("Waiting for Web to apply {Count} migration(s) and make the key ring's key", pending.Count);
             }
             catch (NpgsqlException ex)
             {
@@ -104,16 +116,11 @@ public static class WorkerServiceCollectionExtensions
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
 
-        var engine = services.GetRequiredService<IContainerEngine>();
-        try
+        // No engine is needed to start: each host's is reached when its work needs it, and an unreachable one is shown offline.
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            var info = await engine.InfoAsync(cancellationToken);
-            logger.LogInformation("Docker engine {Version}: {Cpus} CPUs, {Memory} MB", info.ServerVersion, info.CpuCount, info.MemoryTotal / 1024 / 1024);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            var endpoint = services.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint;
-            throw new StartupException($"the Docker engine at {endpoint} is not reachable ({ex.Message}); start dockerd, or set Docker__Endpoint / DOCKER_HOST");
+            var hosts = await db.Hosts.AsNoTracking().InService().Select(h => h.Name).ToListAsync(cancellationToken);
+            logger.LogInformation("{Count} host(s): {Hosts}", hosts.Count, string.Join(", ", hosts));
         }
     }
 }

@@ -13,8 +13,6 @@ public static class MonitoringServiceCollectionExtensions
         if (!configuration.GetSection(MonitoringOptions.Section).GetValue("Enabled", true))
             return services;
 
-        services.AddSingleton<ManagedContainers>();
-        services.AddSingleton<StatsCollector>();
         services.AddSingleton<UsageStore>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageStore>());
         services.AddHostedService<StatsSampler>();

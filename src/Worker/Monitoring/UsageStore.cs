@@ -1,6 +1,5 @@
 using DeployDeck.Domain.Monitoring;
 using DeployDeck.Infrastructure.Data;
-using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Monitoring;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -11,18 +10,14 @@ namespace DeployDeck.Worker.Monitoring;
 /// The database side of monitoring. Every <see cref="MonitoringOptions.FlushInterval"/> it reads which rollout phases ran
 /// during the buffered ticks (one query), folds those ticks into per-phase peaks, sums and max CPU, and upserts them —
 /// merging with what earlier flushes wrote, so the record survives Worker restarts. Raw ticks are only held until then
-/// (bounded); it also keeps the ids of the hosts registered on this engine, re-read every minute.
+/// (bounded). Each tick and each phase carry their host, so a rollout counts its own host's memory only.
 /// </summary>
 public sealed class UsageStore(
-    IDbContextFactory<DeployDeckDbContext> dbFactory, IOptions<MonitoringOptions> options, IOptions<DockerOptions> docker, TimeProvider clock,
-    ILogger<UsageStore> logger) : BackgroundService
+    IDbContextFactory<DeployDeckDbContext> dbFactory, IOptions<MonitoringOptions> options, ILogger<UsageStore> logger) : BackgroundService
 {
     private const int MaxBuffered = 3600;
     private readonly Lock _lock = new();
     private List<StatsTick> _ticks = [];
-    private DateTimeOffset _hostsReadAt = DateTimeOffset.MinValue;
-
-    public IReadOnlyList<Guid> HostIds { get; private set; } = [];
 
     public void Add(StatsTick tick)
     {
@@ -36,15 +31,12 @@ public sealed class UsageStore(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await RefreshHostsAsync(stoppingToken);
         using var timer = new PeriodicTimer(options.Value.FlushInterval);
         while (await NextTickAsync(timer, stoppingToken))
         {
             try
             {
                 await FlushAsync(stoppingToken);
-                if (clock.GetUtcNow() - _hostsReadAt >= TimeSpan.FromMinutes(1))
-                    await RefreshHostsAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -97,7 +89,7 @@ public sealed class UsageStore(
                     from p in db.RolloutPhases.AsNoTracking()
                     join r in db.Rollouts.AsNoTracking() on p.RolloutId equals r.Id
                     where p.StartedAt != null && ((p.FinishedAt ?? r.FinishedAt) == null || (p.FinishedAt ?? r.FinishedAt) >= since)
-                    select new PhaseWindow(p.RolloutId, p.Index, p.Name, p.StartedAt!.Value, p.FinishedAt ?? r.FinishedAt))
+                    select new PhaseWindow(p.RolloutId, p.Index, p.Name, p.StartedAt!.Value, p.FinishedAt ?? r.FinishedAt, r.HostId))
                 .ToListAsync(cancellationToken);
             var usage = PhaseUsage.Aggregate(ticks, windows);
             if (usage.Count == 0)
@@ -128,21 +120,6 @@ public sealed class UsageStore(
             lock (_lock)
                 _ticks.InsertRange(0, ticks.TakeLast(MaxBuffered - Math.Min(MaxBuffered, _ticks.Count)));
             throw;
-        }
-    }
-
-    private async Task RefreshHostsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var endpoint = docker.Value.Endpoint;
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            HostIds = await db.Hosts.AsNoTracking().Where(h => h.Endpoint == endpoint).Select(h => h.Id).ToListAsync(cancellationToken);
-            _hostsReadAt = clock.GetUtcNow();
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("Reading the hosts on this engine failed: {Reason}", ex.Message);
         }
     }
 }

@@ -10,11 +10,12 @@ namespace DeployDeck.Worker.Rollouts;
 public sealed record GateOutcome(GateSpec Gate, bool Passed, string Figure);
 
 /// <summary>Evaluates one gate of one container, from the Worker: HTTP from here, exec, logs and memory through the engine.</summary>
-public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
+public sealed class GateRunner(TimeProvider time)
 {
     private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan };
 
-    public async Task<GateOutcome> EvaluateAsync(GateSpec gate, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    /// <param name="engine">The engine of the container's host.</param>
+    public async Task<GateOutcome> EvaluateAsync(IContainerEngine engine, GateSpec gate, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(gate.TimeoutSeconds);
         try
@@ -22,10 +23,10 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
             return gate.Kind switch
             {
                 GateKind.Http => await HttpAsync(gate, timeout, ct),
-                GateKind.Exec => await ExecAsync(gate, containerId, timeout, ct),
-                GateKind.Logs => await LogsAsync(gate, containerId, phaseStarted, ct),
-                GateKind.Chaos => await ChaosAsync(gate, service, containerId, ct),
-                _ => await MemoryAsync(gate, service, containerId, ct),
+                GateKind.Exec => await ExecAsync(engine, gate, containerId, timeout, ct),
+                GateKind.Logs => await LogsAsync(engine, gate, containerId, phaseStarted, ct),
+                GateKind.Chaos => await ChaosAsync(engine, gate, service, containerId, ct),
+                _ => await MemoryAsync(engine, gate, service, containerId, ct),
             };
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -48,14 +49,14 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
         return new GateOutcome(gate, status >= gate.MinStatus && status <= gate.MaxStatus, $"HTTP {status} in {watch.ElapsedMilliseconds} ms");
     }
 
-    private async Task<GateOutcome> ExecAsync(GateSpec gate, string containerId, TimeSpan timeout, CancellationToken ct)
+    private static async Task<GateOutcome> ExecAsync(IContainerEngine engine, GateSpec gate, string containerId, TimeSpan timeout, CancellationToken ct)
     {
         var result = await engine.ExecAsync(containerId, gate.Command ?? [], timeout, ct);
         return new GateOutcome(gate, result.ExitCode == 0, result.Output.Length == 0 ? $"exit {result.ExitCode}" : $"exit {result.ExitCode}: {result.Output}");
     }
 
     /// <summary>Only lines since the phase began count: an error from the previous run is not this rollout's.</summary>
-    private async Task<GateOutcome> LogsAsync(GateSpec gate, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    private async Task<GateOutcome> LogsAsync(IContainerEngine engine, GateSpec gate, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
     {
         var windowStart = time.GetUtcNow() - TimeSpan.FromSeconds(gate.WindowSeconds);
         var lines = await engine.LogsAsync(containerId, windowStart > phaseStarted ? windowStart : phaseStarted, ct);
@@ -74,7 +75,7 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
     }
 
     /// <summary>Seed 004: the restart policy is only proven by a crash. Back means running again after a restart, and healthy when there is a health check.</summary>
-    private async Task<GateOutcome> ChaosAsync(GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
+    private async Task<GateOutcome> ChaosAsync(IContainerEngine engine, GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
     {
         var before = await engine.InspectAsync(containerId, ct);
         if (before is not { Running: true })
@@ -101,7 +102,7 @@ public sealed class GateRunner(IContainerEngine engine, TimeProvider time)
         return new GateOutcome(gate, false, string.Create(CultureInfo.InvariantCulture, $"killed; not back within {within.TotalSeconds:0.#} s ({seen}; restart policy {before.RestartPolicy})"));
     }
 
-    private async Task<GateOutcome> MemoryAsync(GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
+    private static async Task<GateOutcome> MemoryAsync(IContainerEngine engine, GateSpec gate, ServiceSpec service, string containerId, CancellationToken ct)
     {
         var limit = service.Resources.MemoryLimit;
         var used = await engine.MemoryUsageAsync(containerId, ct);

@@ -4,6 +4,7 @@ using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Domain.Units;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Preflight;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,6 @@ namespace DeployDeck.Worker.Rollouts;
 /// </summary>
 public sealed class PhaseRunner(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
-    IContainerEngine engine,
     PreflightRunner preflight,
     RolloutStates states,
     RolloutRecorder recorder,
@@ -36,7 +36,7 @@ public sealed class PhaseRunner(
         var run = new PhaseRun(index, await states.AttemptAsync(context.RolloutId, phase.Name, ct), time.GetUtcNow(), phase);
         await ClearEarlierAttemptsAsync(context, run, ct);
         // What a run before a crash already created of this attempt, for the whole phase in one call.
-        var created = (await engine.ListAsync(context.Filter(phase.Name), ct))
+        var created = (await context.Engine.ListAsync(context.Filter(phase.Name), ct))
             .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt && c.Labels.ContainsKey(OwnershipLabels.Service))
             .ToLookup(c => c.Labels[OwnershipLabels.Service], StringComparer.Ordinal);
         if (created.Count == 0 && await AdmitAsync(context, run, ct) is { } refused) // resuming a phase already admitted: its containers are on the host
@@ -55,17 +55,36 @@ public sealed class PhaseRunner(
         using (var phaseTime = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             phaseTime.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
-            try
+            while (true)
             {
-                outcome = await DeployAsync(context, run, created, phaseTime.Token);
-                if (outcome == PhaseOutcome.Passed && phase.Soak > TimeSpan.Zero)
-                    outcome = await soaker.SoakAsync(context, run, phaseTime.Token);
-            }
-            catch (OperationCanceledException) when (phaseTime.IsCancellationRequested && !ct.IsCancellationRequested)
-            {
-                var reason = $"no progress within the phase deadline of {Durations.Format(deadline)}";
-                await states.UnfinishedServicesFailedAsync(context.RolloutId, phase.Services.Select(s => s.Name).ToList(), reason, ct);
-                outcome = PhaseOutcome.Failed(reason);
+                try
+                {
+                    outcome = await DeployAsync(context, run, created, phaseTime.Token);
+                    if (outcome == PhaseOutcome.Passed && phase.Soak > TimeSpan.Zero)
+                        outcome = await soaker.SoakAsync(context, run, phaseTime.Token);
+                    break;
+                }
+                catch (OperationCanceledException) when (phaseTime.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    outcome = await UnfinishedAsync(context, phase, $"no progress within the phase deadline of {Durations.Format(deadline)}", ct);
+                    break;
+                }
+                catch (Exception ex) when (Transient.IsEngine(ex) && !ct.IsCancellationRequested)
+                {
+                    // The host's engine stopped answering (restarting, a dropped connection). A short outage: the phase
+                    // goes on where it was, level-wise. A long one fails the phase, naming the host and what failed.
+                    if (!await EngineBackAsync(context, phaseTime.Token))
+                    {
+                        outcome = await UnfinishedAsync(context, phase, $"the engine of host '{context.Host.HostName}' failed: {EngineProblem.Of(ex, ct)?.Reason ?? ex.Message}", ct);
+                        break;
+                    }
+
+                    await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.Retrying, $"The engine of host '{context.Host.HostName}' answers again; phase '{phase.Name}' goes on where it was", ct,
+                        phase: phase.Name);
+                    created = (await context.Engine.ListAsync(context.Filter(phase.Name), ct))
+                        .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt && c.Labels.ContainsKey(OwnershipLabels.Service))
+                        .ToLookup(c => c.Labels[OwnershipLabels.Service], StringComparer.Ordinal);
+                }
             }
         }
 
@@ -75,6 +94,34 @@ public sealed class PhaseRunner(
             phase: phase.Name, key: run.Key("passed"), change: db => states.PhaseAsync(db, context.RolloutId, index, PhaseState.Passed));
         await RetirePreviousAsync(context, phase, ct);
         return outcome;
+    }
+
+    private async Task<PhaseOutcome> UnfinishedAsync(RolloutContext context, PhaseSpec phase, string reason, CancellationToken ct)
+    {
+        await states.UnfinishedServicesFailedAsync(context.RolloutId, phase.Services.Select(s => s.Name).ToList(), reason, ct);
+        return PhaseOutcome.Failed(reason);
+    }
+
+    /// <summary>Whether the host's engine answers again within the outage grace (and the phase's time).</summary>
+    private async Task<bool> EngineBackAsync(RolloutContext context, CancellationToken ct)
+    {
+        var until = time.GetUtcNow() + _options.EngineOutageGrace;
+        while (time.GetUtcNow() < until)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (ct.IsCancellationRequested)
+                return false;
+            try
+            {
+                await context.Engine.InfoAsync(ct);
+                return true;
+            }
+            catch (Exception ex) when (Transient.IsEngine(ex) || ex is OperationCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+        }
+
+        return false;
     }
 
     private async Task<PhaseOutcome> DeployAsync(RolloutContext context, PhaseRun run, ILookup<string, ContainerSummary> existing, CancellationToken ct)
@@ -109,9 +156,9 @@ public sealed class PhaseRunner(
     {
         if (run.Attempt == 1)
             return;
-        foreach (var container in (await engine.ListAsync(context.Filter(run.Phase.Name), ct)).Where(c => OwnershipLabels.AttemptOf(c.Labels) != run.Attempt))
+        foreach (var container in (await context.Engine.ListAsync(context.Filter(run.Phase.Name), ct)).Where(c => OwnershipLabels.AttemptOf(c.Labels) != run.Attempt))
         {
-            await engine.RemoveAsync(container.Id, ct);
+            await context.Engine.RemoveAsync(container.Id, ct);
             var service = container.Labels.GetValueOrDefault(OwnershipLabels.Service) ?? container.Name;
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceRemoved, $"Removed {container.Name} of the failed attempt {OwnershipLabels.AttemptOf(container.Labels)}", ct,
                 run.Phase.Name, service, run.ServiceKey(service, $"cleared:{container.Id}"));

@@ -11,12 +11,12 @@ namespace DeployDeck.Worker.Rollouts;
 /// with the restart policy "no", so that a restart of the engine does not bring them back beside their successor — until
 /// the rollout succeeds, for a rollback to start them again with the policy they had.
 /// </summary>
-public sealed class PreviousVersions(IContainerEngine engine, RolloutRecorder recorder, IDbContextFactory<DeployDeckDbContext> dbFactory)
+public sealed class PreviousVersions(RolloutRecorder recorder, IDbContextFactory<DeployDeckDbContext> dbFactory)
 {
     /// <summary>Containers of earlier rollouts of the plan: one engine call for the whole plan.</summary>
     public async Task<List<ContainerSummary>> ListAsync(RolloutContext context, CancellationToken ct)
     {
-        var all = await engine.ListAsync(context.PlanFilter(), ct);
+        var all = await context.Engine.ListAsync(context.PlanFilter(), ct);
         return all.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) != context.RolloutId.ToString() && c.Labels.ContainsKey(OwnershipLabels.Service)).ToList();
     }
 
@@ -33,23 +33,23 @@ public sealed class PreviousVersions(IContainerEngine engine, RolloutRecorder re
     public async Task KeepAsync(RolloutContext context, string phase, ContainerSummary container, string why, StepKey key, CancellationToken ct)
     {
         var service = container.Labels.GetValueOrDefault(OwnershipLabels.Service) ?? container.Name;
-        await engine.SetRestartPolicyAsync(container.Id, RestartPolicy.No, ct);
+        await context.Engine.SetRestartPolicyAsync(container.Id, RestartPolicy.No, ct);
         if (container.State is "running" or "restarting" or "paused")
-            await engine.StopAsync(container.Id, StopGrace(await SpecAsync(container, service, ct)), ct);
+            await context.Engine.StopAsync(container.Id, StopGrace(await SpecAsync(container, service, ct)), ct);
         if (KeptName(container) is { } kept && kept != container.Name)
-            await engine.RenameAsync(container.Id, kept, ct);
+            await context.Engine.RenameAsync(container.Id, kept, ct);
         await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceReplaced, $"Stopped previous container {container.Name} ({why}); kept until the rollout ends, for a rollback", ct,
             phase, service, key);
     }
 
     /// <summary>Brings a kept container back as it was: its name, its restart policy, running.</summary>
-    public async Task ReviveAsync(ContainerSummary container, ServiceSpec spec, CancellationToken ct)
+    public async Task ReviveAsync(RolloutContext context, ContainerSummary container, ServiceSpec spec, CancellationToken ct)
     {
         if (spec.Options.ContainerName is { } name && container.Name != name)
-            await engine.RenameAsync(container.Id, name, ct);
-        await engine.SetRestartPolicyAsync(container.Id, spec.Restart, ct);
+            await context.Engine.RenameAsync(container.Id, name, ct);
+        await context.Engine.SetRestartPolicyAsync(container.Id, spec.Restart, ct);
         if (container.State is not ("running" or "restarting"))
-            await engine.StartAsync(container.Id, ct);
+            await context.Engine.StartAsync(container.Id, ct);
     }
 
     /// <summary>The service as the revision that created a previous container defined it (its gates, its health check).</summary>

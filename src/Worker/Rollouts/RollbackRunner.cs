@@ -11,7 +11,6 @@ namespace DeployDeck.Worker.Rollouts;
 /// passing the gates of the revision it was deployed with. A rollback that cannot verify the previous version says so.
 /// </summary>
 public sealed class RollbackRunner(
-    IContainerEngine engine,
     RolloutStates states,
     RolloutRecorder recorder,
     GateRunner gates,
@@ -47,10 +46,10 @@ public sealed class RollbackRunner(
         {
             var phase = plan.Phases[index];
             await states.SaveAsync(db => states.PhaseAsync(db, context.RolloutId, index, PhaseState.RollingBack), ct);
-            var created = await engine.ListAsync(context.Filter(phase.Name), ct);
+            var created = await context.Engine.ListAsync(context.Filter(phase.Name), ct);
             foreach (var container in created)
             {
-                await engine.RemoveAsync(container.Id, ct);
+                await context.Engine.RemoveAsync(container.Id, ct);
                 var service = container.Labels.GetValueOrDefault(OwnershipLabels.Service) ?? container.Name;
                 await states.ServiceAsync(context.RolloutId, service, ServiceState.Removed, null, "rolled back", ct);
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceRemoved, $"Removed new container {container.Name}", ct, phase.Name, service,
@@ -91,11 +90,11 @@ public sealed class RollbackRunner(
             foreach (var container in PreviousVersions.Latest(all, service.Name).OrderBy(c => c.Name, StringComparer.Ordinal))
             {
                 var spec = await previous.SpecAsync(container, service.Name, ct) ?? service;
-                var before = await engine.InspectAsync(container.Id, ct);
+                var before = await context.Engine.InspectAsync(container.Id, ct);
                 if (before is null)
                     continue;
                 using var changes = watch.Follow(container.Id);
-                await previous.ReviveAsync(container, spec, ct);
+                await previous.ReviveAsync(context, container, spec, ct);
                 var began = time.GetUtcNow();
                 var deadline = ServiceReadiness.Deadline(spec, _options.StartDeadline, before) + _options.DeadlineGrace;
                 ReadinessVerdict verdict;
@@ -103,7 +102,7 @@ public sealed class RollbackRunner(
                 do
                 {
                     await changes.NextAsync(_options.PollInterval, ct);
-                    seen = await engine.InspectAsync(container.Id, ct);
+                    seen = await context.Engine.InspectAsync(container.Id, ct);
                     // Up since it started: long ago for one that never stopped (start-first), a moment for one started again.
                     verdict = ServiceReadiness.Evaluate(spec, seen, time.GetUtcNow() - (seen?.StartedAt ?? began), restartsBefore: before.RestartCount);
                 }
@@ -117,7 +116,7 @@ public sealed class RollbackRunner(
 
                 foreach (var gate in spec.Gates.Where(g => !g.Disturbs))
                 {
-                    var outcome = await gates.EvaluateAsync(gate, spec, container.Id, began, ct);
+                    var outcome = await gates.EvaluateAsync(context.Engine, gate, spec, container.Id, began, ct);
                     if (!outcome.Passed)
                         problems.Add($"{service.Name}: previous container {container.Name} fails {gate}: {outcome.Figure}");
                 }

@@ -1,6 +1,7 @@
 using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Domain.Hosts;
 
 namespace DeployDeck.Worker.Rollouts;
@@ -15,6 +16,14 @@ public sealed class RolloutContext
     public required Guid RevisionId { get; init; }
 
     public required Guid HostId { get; init; }
+
+    /// <summary>The rollout's host's own engine client: every call of this drive goes to it.</summary>
+    public required HostEngine Host { get; init; }
+
+    public IContainerEngine Engine => Host.Engine;
+
+    /// <summary>A fleet that may roll every host back keeps the previous containers until the fleet ends.</summary>
+    public bool KeepPrevious { get; init; }
 
     public required string StartedBy { get; init; }
 
@@ -39,9 +48,11 @@ public sealed class RolloutContext
 
     public Dictionary<string, string> PlanFilter() => new() { [OwnershipLabels.Plan] = PlanId.ToString() };
 
-    public static RolloutContext From(Rollout rollout, Plan plan, PlanSpec spec) => new()
+    public static RolloutContext From(Rollout rollout, Plan plan, PlanSpec spec, HostEngine host) => new()
     {
         RolloutId = rollout.Id,
+        Host = host,
+        KeepPrevious = rollout.KeepPrevious,
         PlanId = rollout.PlanId,
         RevisionId = rollout.PlanRevisionId,
         HostId = rollout.HostId,

@@ -2,6 +2,7 @@ using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
+using DeployDeck.Infrastructure.Engine;
 using DeployDeck.Infrastructure.Jobs;
 using DeployDeck.Infrastructure.Preflight;
 using Microsoft.EntityFrameworkCore;
@@ -18,8 +19,7 @@ namespace DeployDeck.Worker.Rollouts;
 /// </summary>
 public sealed class RolloutDriver(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
-    IContainerEngine engine,
-    ProjectCheck project,
+    EngineConnections engines,
     PhaseRunner phases,
     RollbackRunner rollback,
     PreviousVersions previous,
@@ -67,7 +67,7 @@ public sealed class RolloutDriver(
             Rollout? rollout;
             await using (var db = await dbFactory.CreateDbContextAsync(ct))
             {
-                var rollouts = context is null ? db.Rollouts.AsNoTracking().Include(r => r.PlanRevision).Include(r => r.Plan) : db.Rollouts.AsNoTracking();
+                var rollouts = context is null ? db.Rollouts.AsNoTracking().Include(r => r.PlanRevision).Include(r => r.Plan).Include(r => r.Host) : db.Rollouts.AsNoTracking();
                 rollout = await rollouts.FirstOrDefaultAsync(r => r.Id == rolloutId, ct);
                 if (rollout is null)
                 {
@@ -77,7 +77,7 @@ public sealed class RolloutDriver(
 
                 if (context is null)
                 {
-                    context = RolloutContext.From(rollout, rollout.Plan!, rollout.PlanRevision!.ToSpec());
+                    context = RolloutContext.From(rollout, rollout.Plan!, rollout.PlanRevision!.ToSpec(), engines.For(rollout.Host!));
                     loaded(context);
                 }
             }
@@ -96,7 +96,8 @@ public sealed class RolloutDriver(
                         return;
                     continue;
                 case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
-                    await RemoveRetiredAsync(context, ct);
+                    if (!context.KeepPrevious) // a fleet that may roll every host back removes them when it ends
+                        await RemoveRetiredAsync(context, ct);
                     await recorder.RecordAsync(rolloutId, RolloutEventKinds.Succeeded, "Every phase passed", ct,
                         key: StepKey.Rollout("succeeded"), change: db => states.RolloutAsync(db, rolloutId, RolloutState.Succeeded));
                     return;
@@ -140,14 +141,14 @@ public sealed class RolloutDriver(
     /// <summary>Before anything starts: what the project needs exists on the host, and its own networks and volumes are made.</summary>
     private async Task<bool> StartAsync(RolloutContext context, CancellationToken ct)
     {
-        if (await project.RefusalAsync(context.Layout, context.Plan, context.ProjectDirectory, ct) is { } refused)
+        if (await ProjectCheck.RefusalAsync(context.Engine, context.Layout, context.Plan, context.ProjectDirectory, ct) is { } refused)
         {
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.Failed, $"Refused before anything started: {refused}", ct,
                 key: StepKey.Rollout("failed"), change: db => states.RolloutAsync(db, context.RolloutId, RolloutState.Failed, refused));
             return false;
         }
 
-        foreach (var made in await project.CreateMissingAsync(context.Layout, options.Value.ExtraLabels, ct))
+        foreach (var made in await ProjectCheck.CreateMissingAsync(context.Engine, context.Layout, options.Value.ExtraLabels, ct))
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ProjectCreated, $"Created {made} of project {context.Layout.Project}", ct, key: StepKey.Rollout($"project:{made}"));
         await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.Started,
             $"Rollout started by {context.StartedBy}: {context.Plan.Phases.Count} phase(s), {context.Plan.AllServices.Count()} service(s)", ct,
@@ -234,7 +235,7 @@ public sealed class RolloutDriver(
             var service = old.Labels.GetValueOrDefault(OwnershipLabels.Service);
             if (service is null || !services.Contains(service))
                 continue;
-            await engine.RemoveAsync(old.Id, ct);
+            await context.Engine.RemoveAsync(old.Id, ct);
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceRetired, $"Removed previous container {old.Name}", ct, service: service, key: StepKey.Rollout($"retire:{old.Id}"));
         }
     }

@@ -19,7 +19,7 @@ public sealed class RolloutLock : IAsyncDisposable
 
     public static async Task<RolloutLock?> TryAcquireAsync(string connectionString, Guid rolloutId, CancellationToken cancellationToken)
     {
-        var key = BitConverter.ToInt64(rolloutId.ToByteArray(), 8);
+        var key = Key(rolloutId);
         var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", connection) { Parameters = { new() { Value = key } } };
@@ -27,6 +27,30 @@ public sealed class RolloutLock : IAsyncDisposable
             return new RolloutLock(connection, key);
         await connection.DisposeAsync();
         return null;
+    }
+
+    public static long Key(Guid rolloutId) => BitConverter.ToInt64(rolloutId.ToByteArray(), 8);
+
+    /// <summary>
+    /// The rollouts among <paramref name="rolloutIds"/> whose lock nobody holds: no Worker drives them now. The probe takes
+    /// each free lock and gives it back at once, in one statement on one connection.
+    /// </summary>
+    public static async Task<IReadOnlyList<Guid>> UndrivenAsync(string connectionString, IReadOnlyList<Guid> rolloutIds, CancellationToken ct)
+    {
+        if (rolloutIds.Count == 0)
+            return [];
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            "SELECT i FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, i) WHERE CASE WHEN pg_try_advisory_lock(k) THEN pg_advisory_unlock(k) ELSE false END", connection)
+        {
+            Parameters = { new() { Value = rolloutIds.Select(Key).ToArray() } },
+        };
+        var free = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            free.Add(rolloutIds[(int)reader.GetInt64(0) - 1]);
+        return free;
     }
 
     public async ValueTask DisposeAsync()

@@ -32,6 +32,13 @@ public sealed class RolloutOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan FailureSettle { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long a phase waits for its host's engine to answer again (a dockerd restarting, a dropped connection) before it
+    /// fails naming the host; a rollback waits for the engine as long as it takes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan EngineOutageGrace { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Services of one wave started at once; a small host must not start 37 at a time.</summary>
     [Range(1, 32)]
     public int MaxParallelStarts { get; set; } = 4;
@@ -49,6 +56,13 @@ public sealed class RolloutOptions
 
     /// <summary>How often a soaking phase's containers and gates are checked.</summary>
     public TimeSpan SoakCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often every Worker looks for rollouts in progress that no Worker drives (their Worker was killed): one found
+    /// twice in a row is driven again at once, instead of when Hangfire's invisibility timeout gives its job back.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan OrphanCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Labels added to every container DeployDeck creates (a team, a cost centre; tests mark theirs).</summary>
     public Dictionary<string, string> ExtraLabels { get; set; } = [];

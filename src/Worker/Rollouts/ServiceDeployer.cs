@@ -14,7 +14,6 @@ namespace DeployDeck.Worker.Rollouts;
 /// Level-wise: containers a run before a crash created are found by their labels and not created again.
 /// </summary>
 public sealed class ServiceDeployer(
-    IContainerEngine engine,
     RolloutStates states,
     RolloutRecorder recorder,
     GateRunner gates,
@@ -60,10 +59,10 @@ public sealed class ServiceDeployer(
                 }
 
                 await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.Creating, null, null, ct);
-                var id = await engine.CreateAsync(request, ct);
+                var id = await context.Engine.CreateAsync(request, ct);
                 // Started at once, recorded after: the bookkeeping must not add to the service's start time. A crash in
                 // between leaves a container in "created", which the next run prepares and starts (below).
-                await engine.StartAsync(id, ct);
+                await context.Engine.StartAsync(id, ct);
                 await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.Starting, id, null, ct);
                 var which = service.Replicas == 1 ? "" : $" #{number}";
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {Order(order)}", ct,
@@ -113,7 +112,7 @@ public sealed class ServiceDeployer(
         var borrowed = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var other in ProjectLayout.BorrowsFrom(service))
         {
-            var theirs = await engine.ListAsync(new Dictionary<string, string>(context.PlanFilter()) { [OwnershipLabels.Service] = other }, ct);
+            var theirs = await context.Engine.ListAsync(new Dictionary<string, string>(context.PlanFilter()) { [OwnershipLabels.Service] = other }, ct);
             // This rollout's container of it when there is one; else the one that runs now.
             borrowed[other] = (theirs.FirstOrDefault(c => c.Labels.GetValueOrDefault(OwnershipLabels.Rollout) == context.RolloutId.ToString())
                 ?? theirs.FirstOrDefault(c => c.State == "running"))?.Name;
@@ -125,13 +124,13 @@ public sealed class ServiceDeployer(
     private async Task<string?> ReadyAsync(RolloutContext context, PhaseRun run, ServiceSpec service, int number, string containerId, ContainerRequest request, bool oneShot, CancellationToken ct)
     {
         using var changes = watch.Follow(containerId);
-        var observed = await engine.InspectAsync(containerId, ct);
+        var observed = await context.Engine.InspectAsync(containerId, ct);
         if (observed is { Status: "created" })
         {
-            await engine.PrepareAsync(containerId, request, ct); // a run before a crash may have stopped between create and start
-            await engine.StartAsync(containerId, ct);
+            await context.Engine.PrepareAsync(containerId, request, ct); // a run before a crash may have stopped between create and start
+            await context.Engine.StartAsync(containerId, ct);
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceStarted, "Started", ct, run.Phase.Name, service.Name, run.ServiceKey(service.Name, "started", number));
-            observed = await engine.InspectAsync(containerId, ct);
+            observed = await context.Engine.InspectAsync(containerId, ct);
         }
 
         if (observed is not null)
@@ -164,7 +163,7 @@ public sealed class ServiceDeployer(
             }
 
             await changes.NextAsync(_options.PollInterval, ct);
-            observed = await engine.InspectAsync(containerId, ct);
+            observed = await context.Engine.InspectAsync(containerId, ct);
         }
     }
 
@@ -179,12 +178,12 @@ public sealed class ServiceDeployer(
         var settled = time.GetUtcNow() + _options.FailureSettle;
         while (true)
         {
-            var reason = FailureCause.Explain(service, verdict, observed, await watch.OomsSinceAsync(context.RolloutId, containerId, run.Began, ct));
+            var reason = FailureCause.Explain(service, verdict, observed, await watch.OomsSinceAsync(context.Host, context.RolloutId, containerId, run.Began, ct));
             var left = settled - time.GetUtcNow();
             if (FailureCause.NamesOom(reason) || observed is null || left <= TimeSpan.Zero)
                 return reason;
             await changes.NextAsync(left < _options.PollInterval ? left : _options.PollInterval, ct);
-            observed = await engine.InspectAsync(containerId, ct);
+            observed = await context.Engine.InspectAsync(containerId, ct);
         }
     }
 
@@ -203,7 +202,7 @@ public sealed class ServiceDeployer(
             GateOutcome outcome;
             while (true)
             {
-                outcome = await gates.EvaluateAsync(gate, service, containerId, run.Began, ct);
+                outcome = await gates.EvaluateAsync(context.Engine, gate, service, containerId, run.Began, ct);
                 if (outcome.Passed || gate.Kind is GateKind.Logs or GateKind.Memory or GateKind.Chaos || time.GetUtcNow() >= until)
                     break;
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
@@ -213,15 +212,15 @@ public sealed class ServiceDeployer(
             if (!outcome.Passed)
             {
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.GateFailed, $"{gate}: {outcome.Figure}", ct, run.Phase.Name, service.Name, key);
-                var failed = FailureCause.Explain(service, $"gate failed — {gate}: {outcome.Figure}", await engine.InspectAsync(containerId, ct),
-                    await watch.OomsSinceAsync(context.RolloutId, containerId, run.Began, ct));
+                var failed = FailureCause.Explain(service, $"gate failed — {gate}: {outcome.Figure}", await context.Engine.InspectAsync(containerId, ct),
+                    await watch.OomsSinceAsync(context.Host, context.RolloutId, containerId, run.Began, ct));
                 return await FailedAsync(context, run, service, failed, ct);
             }
 
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.GatePassed, $"{gate}: {outcome.Figure}", ct, run.Phase.Name, service.Name, key);
         }
 
-        if (await OomSinceAsync(context.RolloutId, containerId, run.Began, ct) is { } oom)
+        if (await OomSinceAsync(context, containerId, run.Began, ct) is { } oom)
         {
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.GateFailed, $"no OOM kill since the phase began: {oom}", ct, run.Phase.Name, service.Name,
                 run.ServiceKey(service.Name, "gate:oom", number));
@@ -232,9 +231,9 @@ public sealed class ServiceDeployer(
     }
 
     /// <summary>What the engine's event log says of OOM kills in the container since a moment, or null. Older ones are not this phase's.</summary>
-    public async Task<string?> OomSinceAsync(Guid rolloutId, string containerId, DateTimeOffset since, CancellationToken ct)
+    public async Task<string?> OomSinceAsync(RolloutContext context, string containerId, DateTimeOffset since, CancellationToken ct)
     {
-        var events = await watch.OomsSinceAsync(rolloutId, containerId, since, ct);
+        var events = await watch.OomsSinceAsync(context.Host, context.RolloutId, containerId, since, ct);
         return events.Count == 0 ? null
             : $"the engine reported {events.Count} OOM kill(s) in the container (first at {events[0].At:HH:mm:ss}), though it kept running";
     }

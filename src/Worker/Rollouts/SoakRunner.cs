@@ -11,7 +11,6 @@ namespace DeployDeck.Worker.Rollouts;
 /// a soak starts the soak again: the wait is never shortened.
 /// </summary>
 public sealed class SoakRunner(
-    IContainerEngine engine,
     RolloutStates states,
     RolloutRecorder recorder,
     GateRunner gates,
@@ -27,7 +26,7 @@ public sealed class SoakRunner(
         var phase = run.Phase;
         await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.PhaseSoaking, $"Soaking for {Domain.Units.Durations.Format(phase.Soak)}; containers and gates checked every {_options.SoakCheckInterval.TotalSeconds:0.#} s", ct,
             phase: phase.Name, key: run.Key("soaking"), change: db => states.PhaseAsync(db, context.RolloutId, run.Index, PhaseState.Soaking));
-        var containers = (await engine.ListAsync(context.Filter(phase.Name), ct))
+        var containers = (await context.Engine.ListAsync(context.Filter(phase.Name), ct))
             .Where(c => OwnershipLabels.AttemptOf(c.Labels) == run.Attempt && c.Labels.ContainsKey(OwnershipLabels.Service))
             .ToLookup(c => c.Labels[OwnershipLabels.Service], StringComparer.Ordinal);
         var baselines = new List<(ServiceSpec Service, ContainerObservation Baseline)>();
@@ -35,7 +34,7 @@ public sealed class SoakRunner(
         {
             foreach (var container in containers[service.Name])
             {
-                if (await engine.InspectAsync(container.Id, ct) is { } seen)
+                if (await context.Engine.InspectAsync(container.Id, ct) is { } seen)
                     baselines.Add((service, seen));
             }
         }
@@ -52,11 +51,11 @@ public sealed class SoakRunner(
             checks++;
             foreach (var (service, baseline) in baselines)
             {
-                var now = await engine.InspectAsync(baseline.Id, ct);
-                var problem = SoakCheck.Evaluate(service, baseline, now) ?? await deployer.OomSinceAsync(context.RolloutId, baseline.Id, run.Began, ct);
+                var now = await context.Engine.InspectAsync(baseline.Id, ct);
+                var problem = SoakCheck.Evaluate(service, baseline, now) ?? await deployer.OomSinceAsync(context, baseline.Id, run.Began, ct);
                 foreach (var gate in problem is null ? service.Gates.Where(g => !g.Disturbs) : [])
                 {
-                    var outcome = await gates.EvaluateAsync(gate, service, baseline.Id, started, ct);
+                    var outcome = await gates.EvaluateAsync(context.Engine, gate, service, baseline.Id, started, ct);
                     if (!outcome.Passed)
                     {
                         problem = $"gate {gate}: {outcome.Figure}";
@@ -66,7 +65,7 @@ public sealed class SoakRunner(
 
                 if (problem is not null)
                 {
-                    problem = FailureCause.Explain(service, problem, now, await watch.OomsSinceAsync(context.RolloutId, baseline.Id, run.Began, ct));
+                    problem = FailureCause.Explain(service, problem, now, await watch.OomsSinceAsync(context.Host, context.RolloutId, baseline.Id, run.Began, ct));
                     var after = time.GetUtcNow() - started;
                     await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.SoakFailed, $"{service.Name} after {after.TotalSeconds:0}s of soak: {problem}", ct,
                         phase.Name, service.Name, run.Key("soak-failed"));

@@ -21,6 +21,10 @@ public static class Transient
         // A request timed out by the adapter's own deadline (not the drive's cancellation, which the caller tells apart).
         TaskCanceledException { InnerException: TimeoutException } => true,
         AggregateException aggregate => aggregate.InnerExceptions.All(Is),
+        Renci.SshNet.Common.SshConnectionException or Renci.SshNet.Common.SshOperationTimeoutException => true,
         _ => false,
     };
+
+    /// <summary>A passing failure of the host's engine, not of PostgreSQL.</summary>
+    public static bool IsEngine(Exception ex) => Is(ex) && ex is not (NpgsqlException or Microsoft.EntityFrameworkCore.DbUpdateException);
 }

@@ -46,6 +46,23 @@ public sealed class PhaseUsageTests
     }
 
     [Fact]
+    public void Host_memory_counts_for_a_rollout_only_from_its_own_host()
+    {
+        Guid here = Guid.NewGuid(), elsewhere = Guid.NewGuid();
+        var windows = new[] { new PhaseWindow(RolloutA, 0, "core", T0, null, here) };
+        var ticks = new[]
+        {
+            Tick(1, 1000, Container(RolloutA, "api", 100)) with { HostId = here },
+            Tick(1, 3000) with { HostId = elsewhere },
+        };
+
+        var usage = PhaseUsage.Aggregate(ticks, windows);
+
+        var host = usage[new UsageKey(RolloutA, 0, UsageSubject.Host, "")];
+        Assert.Equal((1000 * Mb, 1), (host.PeakMemoryBytes, host.Samples));
+    }
+
+    [Fact]
     public void Samples_outside_a_phase_window_and_containers_of_other_rollouts_are_not_counted()
     {
         var windows = new[] { new PhaseWindow(RolloutA, 1, "business", T0.AddSeconds(2), T0.AddSeconds(3)) };

@@ -13,6 +13,7 @@ public sealed class StartupTests
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         info.Environment["Live__WorkerKey"] = new string('k', 40);
+        info.Environment["DataProtection__KeyRingKey"] = new string('r', 40);
         info.Environment["Urls"] = "http://127.0.0.1:0";
         foreach (var (k, v) in env)
             info.Environment[k] = v;
@@ -50,17 +51,35 @@ public sealed class StartupTests
     }
 
     [Fact]
-    public async Task Worker_with_unreachable_docker_engine_exits_with_one_line_naming_it()
+    public async Task Web_without_a_key_ring_key_names_the_setting()
     {
-        await using var app = await DeployDeckApp.StartAsync(startWorker: false);
-        var (exit, output) = await RunAsync("Worker", new()
+        var (exit, output) = await RunAsync("Web", new()
         {
-            ["ConnectionStrings__DeployDeck"] = app.ConnectionString,
-            ["Docker__Endpoint"] = "unix:///tmp/no-such-docker.sock",
+            ["ConnectionStrings__DeployDeck"] = "Host=127.0.0.1;Port=1;Database=x;Username=x;Password=x;Timeout=2",
+            ["DataProtection__KeyRingKey"] = "",
         });
 
         Assert.Equal(2, exit);
-        Assert.Contains("Docker engine at unix:///tmp/no-such-docker.sock is not reachable", output, StringComparison.Ordinal);
+        Assert.Contains("DataProtection:KeyRingKey", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Engines are per host: one that does not answer is shown offline, and the Worker serves the others.</summary>
+    [Fact]
+    public async Task Worker_starts_although_a_host_engine_is_unreachable_and_marks_the_host_offline_with_the_reason()
+    {
+        await using var app = await DeployDeckApp.StartAsync(startWorker: false);
+        await app.QueryScalarAsync<int>("UPDATE hosts SET \"Endpoint\" = 'unix:///tmp/no-such-docker.sock', \"ConnectionVersion\" = \"ConnectionVersion\" + 1 WHERE \"Name\" = 'local' RETURNING 1");
+        app.StartWorker();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await app.QueryScalarAsync<long>("SELECT count(*) FROM hosts WHERE \"Name\" = 'local' AND \"OfflineSince\" IS NOT NULL") == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the host was not marked offline:\n{app.WorkerLog}");
+            await Task.Delay(250);
+        }
+
+        Assert.NotNull(app.WorkerProcessId); // still running
+        Assert.Contains("Connection failed", await app.QueryScalarAsync<string>("SELECT \"LastError\" FROM hosts WHERE \"Name\" = 'local'"), StringComparison.Ordinal);
     }
 }

@@ -12,6 +12,7 @@ public sealed class ComposeFileTests
         ["POSTGRES_PASSWORD"] = "pg-secret",
         ["DEPLOYDECK_WORKER_KEY"] = new string('k', 40),
         ["DEPLOYDECK_ADMIN_PASSWORD"] = "admin-secret-123",
+        ["DEPLOYDECK_KEY_RING_KEY"] = new string('r', 40),
     };
 
     private static (int ExitCode, string Output) Compose(IReadOnlyDictionary<string, string> env, params string[] args)

@@ -10,9 +10,42 @@ internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerH
         b.ToTable("hosts");
         b.Property(h => h.Name).HasMaxLength(100);
         b.Property(h => h.Endpoint).HasMaxLength(500);
-        b.HasIndex(h => h.Name).IsUnique();
+        // A removed host keeps its name in the history; a new one may take it.
+        b.HasIndex(h => h.Name).IsUnique().HasFilter("\"RemovedAt\" IS NULL");
+        b.Property(h => h.SshHostKey).HasMaxLength(200);
+        b.Property(h => h.LastError).HasMaxLength(1000).HasConversion(v => v == null ? null : Domain.Plans.SecretKeys.Scrub(v), v => v);
         b.Property(h => h.Thresholds).AsJson();
     }
+}
+
+internal sealed class FleetRolloutConfiguration : IEntityTypeConfiguration<FleetRollout>
+{
+    public void Configure(EntityTypeBuilder<FleetRollout> b)
+    {
+        b.ToTable("fleet_rollouts");
+        b.Property(f => f.StartedBy).HasMaxLength(256);
+        b.Property(f => f.AbortRequestedBy).HasMaxLength(256);
+        b.HasOne<Plan>().WithMany().HasForeignKey(f => f.PlanId).OnDelete(DeleteBehavior.Restrict);
+        b.HasMany(f => f.Hosts).WithOne().HasForeignKey(h => h.FleetRolloutId).OnDelete(DeleteBehavior.Cascade);
+        b.HasIndex(f => f.CreatedAt);
+    }
+}
+
+internal sealed class FleetHostConfiguration : IEntityTypeConfiguration<FleetHost>
+{
+    public void Configure(EntityTypeBuilder<FleetHost> b)
+    {
+        b.ToTable("fleet_hosts");
+        b.HasOne<DockerHost>().WithMany().HasForeignKey(h => h.HostId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<Rollout>().WithMany().HasForeignKey(h => h.RolloutId).OnDelete(DeleteBehavior.Restrict);
+        b.HasIndex(h => new { h.FleetRolloutId, h.HostId }).IsUnique();
+        b.HasIndex(h => h.RolloutId).IsUnique();
+    }
+}
+
+internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey>
+{
+    public void Configure(EntityTypeBuilder<Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey> b) => b.ToTable("data_protection_keys");
 }
 
 internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEntry>
