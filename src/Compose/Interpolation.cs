@@ -7,10 +7,19 @@ namespace DeployDeck.Compose;
 /// Compose variable interpolation: <c>$VAR</c>, <c>${VAR}</c>, <c>${VAR:-default}</c>, <c>${VAR-default}</c>,
 /// <c>${VAR:?error}</c>, <c>${VAR?error}</c>, <c>${VAR:+alt}</c>, <c>${VAR+alt}</c> and <c>$$</c> for a literal dollar.
 /// Variables come only from the .env content given with the import, never from the server's environment.
+/// Defaults nest at most <see cref="MaxNesting"/> levels, and everything one instance substitutes (one import) is at
+/// most <see cref="MaxExpandedChars"/> characters: a large variable used through many aliases cannot fill the memory.
 /// </summary>
 public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
 {
+    /// <summary>Levels of <c>${A:-${B:-…}}</c>; Compose files use one or two.</summary>
+    public const int MaxNesting = 16;
+
+    /// <summary>Characters all substitutions of one import may produce together.</summary>
+    public const long MaxExpandedChars = 1024 * 1024;
+
     private readonly HashSet<string> _unset = new(StringComparer.Ordinal);
+    private long _produced;
 
     /// <summary>Variables used without a value and without a default: Compose substitutes "".</summary>
     public IReadOnlyCollection<string> Unset => _unset;
@@ -26,8 +35,18 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
     public string Substitute(string text, string path)
     {
         var result = new StringBuilder(text.Length);
-        var i = 0;
-        while (i < text.Length)
+        Substitute(text, 0, text.Length, path, 0, result);
+        _produced += result.Length;
+        if (_produced > MaxExpandedChars)
+            throw TooLarge(path);
+        return result.ToString();
+    }
+
+    /// <summary>Substitutes <c>text[from..to]</c> into <paramref name="result"/>; ranges, not substrings, so nesting copies nothing.</summary>
+    private void Substitute(string text, int from, int to, string path, int nesting, StringBuilder result)
+    {
+        var i = from;
+        while (i < to)
         {
             var c = text[i];
             if (c != '$')
@@ -37,72 +56,98 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
                 continue;
             }
 
-            if (i + 1 < text.Length && text[i + 1] == '$')
+            if (i + 1 < to && text[i + 1] == '$')
             {
                 result.Append('$');
                 i += 2;
                 continue;
             }
 
-            if (i + 1 < text.Length && text[i + 1] == '{')
+            if (i + 1 < to && text[i + 1] == '{')
             {
-                var close = ClosingBrace(text, i + 2);
+                if (nesting >= MaxNesting)
+                    throw new ComposeException($"interpolation in {path} nests defaults more than {MaxNesting} levels deep — refused");
+                var close = ClosingBrace(text, i + 2, to);
                 if (close < 0)
                     throw Invalid(text, path);
-                result.Append(Braced(text[(i + 2)..close], text, path));
+                Braced(text, i + 2, close, path, nesting, result);
                 i = close + 1;
                 continue;
             }
 
             var end = i + 1;
-            while (end < text.Length && IsNameChar(text[end], end == i + 1))
+            while (end < to && IsNameChar(text[end], end == i + 1))
                 end++;
             if (end == i + 1)
                 throw Invalid(text, path);
-            result.Append(Lookup(text[(i + 1)..end]) ?? Missing(text[(i + 1)..end]));
+            var name = text[(i + 1)..end];
+            Append(result, Lookup(name) ?? Missing(name), path);
             i = end;
         }
-
-        return result.ToString();
     }
 
-    private string Braced(string inner, string text, string path)
+    /// <summary>One scalar made of many large variables is refused while it grows, not once it is built.</summary>
+    private void Append(StringBuilder result, string value, string path)
     {
-        var nameEnd = 0;
-        while (nameEnd < inner.Length && IsNameChar(inner[nameEnd], nameEnd == 0))
-            nameEnd++;
-        if (nameEnd == 0)
-            throw Invalid(text, path);
-        var name = inner[..nameEnd];
-        var rest = inner[nameEnd..];
-        var value = Lookup(name);
-        if (rest.Length == 0)
-            return value ?? Missing(name);
+        if (_produced + result.Length + value.Length > MaxExpandedChars)
+            throw TooLarge(path);
+        result.Append(value);
+    }
 
-        var colon = rest[0] == ':';
-        var op = colon ? (rest.Length > 1 ? rest[1] : '\0') : rest[0];
-        var argument = rest[(colon ? 2 : 1)..];
-        var absent = colon ? string.IsNullOrEmpty(value) : value is null;
-        return op switch
+    private static ComposeException TooLarge(string path) =>
+        new($"interpolation in {path}: the variables expand the files to more than {MaxExpandedChars / 1024 / 1024} Mi characters — refused (is a large .env value used through many aliases?)");
+
+    /// <summary>The inside of "${…}", <c>text[start..close]</c>: a name, then nothing or an operator and its argument.</summary>
+    private void Braced(string text, int start, int close, string path, int nesting, StringBuilder result)
+    {
+        var nameEnd = start;
+        while (nameEnd < close && IsNameChar(text[nameEnd], nameEnd == start))
+            nameEnd++;
+        if (nameEnd == start)
+            throw Invalid(text, path);
+        var name = text[start..nameEnd];
+        var value = Lookup(name);
+        if (nameEnd == close)
         {
-            '-' => absent ? Substitute(argument, path) : value!,
-            '?' => absent
-                ? throw new ComposeException($"required variable {name} is missing a value: {(argument.Length > 0 ? argument : "it must be set")} (at {path})")
-                : value!,
-            '+' => absent ? "" : Substitute(argument, path),
-            _ => throw Invalid(text, path),
-        };
+            Append(result, value ?? Missing(name), path);
+            return;
+        }
+
+        var colon = text[nameEnd] == ':';
+        var opAt = colon ? nameEnd + 1 : nameEnd;
+        var op = opAt < close ? text[opAt] : '\0'; // "${A:}" has no operator: invalid below
+        var absent = colon ? string.IsNullOrEmpty(value) : value is null;
+        switch (op)
+        {
+            case '-' when absent:
+            case '+' when !absent:
+                Substitute(text, opAt + 1, close, path, nesting + 1, result);
+                break;
+            case '-' or '?':
+                if (absent)
+                {
+                    var message = text[(opAt + 1)..close];
+                    throw new ComposeException($"required variable {name} is missing a value: {(message.Length == 0 ? "it must be set" : message.Length > 200 ? message[..200] + "…" : message)} (at {path})");
+                }
+
+                Append(result, value!, path);
+                break;
+            case '+':
+                break;
+            default:
+                throw Invalid(text, path);
+        }
     }
 
     /// <summary>The '}' that closes a "${" whose content starts at <paramref name="start"/>; defaults may nest "${…}".</summary>
-    private static int ClosingBrace(string text, int start)
+    private static int ClosingBrace(string text, int start, int to)
     {
         var depth = 0;
-        for (var i = start; i < text.Length; i++)
+        for (var i = start; i < to; i++)
         {
-            if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '$')
+            if (text[i] == '$' && i + 1 < to && text[i + 1] == '$')
                 i++;
-            else if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '{')
+            else if (text[i] == '$' && i + 1 < to && text[i + 1] == '{')
                 depth++;
             else if (text[i] == '}' && depth-- == 0)
                 return i;
@@ -122,7 +167,7 @@ public sealed class Interpolation(IReadOnlyDictionary<string, string> variables)
     private static bool IsNameChar(char c, bool first) => c == '_' || char.IsAsciiLetter(c) || (!first && char.IsAsciiDigit(c));
 
     private static ComposeException Invalid(string text, string path) =>
-        new($"invalid interpolation format in {path}: \"{text}\" — write $$ for a literal dollar sign");
+        new($"invalid interpolation format in {path}: \"{(text.Length > 80 ? text[..80] + "…" : text)}\" — write $$ for a literal dollar sign");
 }
 
 /// <summary>Reads .env content the way Compose does: KEY=value lines, # comments, optional quotes and "export".</summary>

@@ -25,15 +25,17 @@ public static class PlanImport
 
         var (assigned, assignment) = DefaultPhases.Assign(model.Services.Select(s => new PhaseCandidate(s.Spec, s.Phase)).ToList(), stackBudget ?? model.StackBudget);
         var settings = model.Phases.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        var plan = assigned with
+        var plan = SecretOrigins.Mark(assigned with
         {
             Phases = assigned.Phases.Select(p => settings.TryGetValue(p.Name, out var s) ? s.ApplyTo(p) : p).ToList(),
             Resources = model.Resources,
-        };
+        }, request);
         var unused = model.Phases.Where(p => assigned.Phases.All(a => a.Name != p.Name)).Select(p => p.Name).ToList();
         if (unused.Count > 0)
             assignment = [.. assignment, new PlanIssue(Severity.Warning, $"x-deploydeck.phases: {string.Join(", ", unused)} has no services; its settings are not used")];
-        var issues = model.Issues.Concat(assignment).Concat(PlanValidation.Validate(plan)).Distinct().ToList();
+        // The reader and the plan's rules may both name a problem (ulimits): once is enough, whichever phase it names.
+        var issues = model.Issues.Concat(assignment).Concat(PlanValidation.Validate(plan))
+            .DistinctBy(i => (i.Severity, i.Message, i.Service)).ToList();
         return new(issues.Any(i => i.Severity == Severity.Error) ? null : plan, issues, model.SkippedByProfile) { ProjectName = model.ProjectName };
     }
 }

@@ -78,7 +78,7 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
             Command = CommandLine(service["command"], "command"),
             Entrypoint = CommandLine(service["entrypoint"], "entrypoint"),
             Environment = environment,
-            MaskedEnvironment = masked,
+            SecretFields = masked.Select(key => "environment." + key).ToList(),
             Ports = ReadPorts(service["ports"]),
             Labels = ReadLabels(service["label_file"], service["labels"]),
             Resources = ReadResources(service, deploy),
@@ -222,7 +222,7 @@ internal sealed class ServiceReader(string name, string projectName, IReadOnlyDi
 
     /// <summary>
     /// The environment as Compose builds it: each env_file in order (later files win), then <c>environment</c> over them.
-    /// Values that came from an env_file or the .env are masked wherever they are shown, whatever their key.
+    /// Values that came from an env_file or the .env are secrets by origin (masked wherever shown, whatever their key).
     /// </summary>
     private (Dictionary<string, string> Environment, List<string> Masked) ReadEnvironment(YNode? envFiles, YNode? node)
     {

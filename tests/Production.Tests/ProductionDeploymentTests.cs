@@ -30,6 +30,7 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
     private readonly string _adminPassword = Secret(20);
     private readonly string _postgresPassword = Secret(24);
     private readonly string _workerKey = Secret(48);
+    private readonly string _keyRingKey = Secret(48);
     private Guid? _rollout;
 
     private string Project => $"ddprod{_tag}";
@@ -267,6 +268,7 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
         {
             ["POSTGRES_PASSWORD"] = _postgresPassword,
             ["DEPLOYDECK_WORKER_KEY"] = _workerKey,
+            ["DEPLOYDECK_KEY_RING_KEY"] = _keyRingKey,
             ["DEPLOYDECK_ADMIN_USER"] = "admin",
             ["DEPLOYDECK_ADMIN_PASSWORD"] = _adminPassword,
             ["DEPLOYDECK_PORT"] = _port.ToString(CultureInfo.InvariantCulture),

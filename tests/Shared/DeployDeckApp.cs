@@ -52,6 +52,9 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
     public int? WorkerProcessId => _worker is { HasExited: false } w ? w.Id : null;
 
+    /// <summary>Whether the Web process is still running (a crash or an abort ends it).</summary>
+    public bool WebRunning => _web is { HasExited: false };
+
     public string WebLog { get { lock (_webLog) return _webLog.ToString(); } }
 
     public string WorkerLog { get { lock (_workerLog) return _workerLog.ToString(); } }

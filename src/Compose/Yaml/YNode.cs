@@ -16,6 +16,12 @@ public abstract class YNode
     /// <summary>Nodes this one stands for once aliases are expanded: what a consumer would walk.</summary>
     public long ExpandedSize { get; protected init; } = 1;
 
+    /// <summary>Characters of keys and scalars once aliases are expanded: what a consumer would copy.</summary>
+    public long ExpandedChars { get; protected init; }
+
+    /// <summary>Levels from this node to its deepest scalar once aliases are expanded: how deep a consumer would recurse.</summary>
+    public int Height { get; protected init; } = 1;
+
     public abstract string Kind { get; }
 }
 
@@ -26,6 +32,7 @@ public sealed class YScalar : YNode
     {
         Value = value;
         Plain = plain;
+        ExpandedChars = value.Length;
     }
 
     public string Value { get; }
@@ -49,19 +56,23 @@ public sealed class YSeq : YNode
     {
         Items = items;
         ExpandedSize = Saturating(items.Select(i => i.ExpandedSize));
+        ExpandedChars = Saturating(items.Select(i => i.ExpandedChars), start: 0);
+        Height = 1 + (items.Count == 0 ? 0 : items.Max(i => i.Height));
     }
 
     public IReadOnlyList<YNode> Items { get; }
 
     public override string Kind => "a list";
 
-    internal static long Saturating(IEnumerable<long> sizes)
+    internal static long Saturating(IEnumerable<long> sizes, long start = 1)
     {
-        var total = 1L;
+        var total = start;
         foreach (var s in sizes)
-            total = total > long.MaxValue - s ? long.MaxValue : total + s;
+            total = Add(total, s);
         return total;
     }
+
+    internal static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 }
 
 public sealed class YMap : YNode
@@ -75,7 +86,9 @@ public sealed class YMap : YNode
         _byKey = new Dictionary<string, YNode>(StringComparer.Ordinal);
         foreach (var (k, v) in entries)
             _byKey.TryAdd(k, v);
-        ExpandedSize = YSeq.Saturating(entries.Select(e => e.Value.ExpandedSize + 1));
+        ExpandedSize = YSeq.Saturating(entries.Select(e => YSeq.Add(e.Value.ExpandedSize, 1)));
+        ExpandedChars = YSeq.Saturating(entries.Select(e => YSeq.Add(e.Value.ExpandedChars, e.Key.Length)), start: 0);
+        Height = 1 + (entries.Count == 0 ? 0 : entries.Max(e => e.Value.Height));
     }
 
     public IReadOnlyList<KeyValuePair<string, YNode>> Entries { get; }

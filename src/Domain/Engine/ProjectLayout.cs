@@ -165,7 +165,7 @@ public sealed class ProjectLayout
     /// </summary>
     public static string ConfigHash(ServiceSpec service, PlanSpec plan)
     {
-        var relevant = service with { Gates = [], Replicas = 1, Update = UpdateSpec.Default, MaskedEnvironment = [] };
+        var relevant = service with { Gates = [], Replicas = 1, Update = UpdateSpec.Default, SecretFields = [] };
         var node = JsonSerializer.SerializeToNode(relevant, HashJson)!.AsObject();
         node["files"] = new JsonArray(service.Files.Select(f => (JsonNode)(plan.Resources.File(f.Kind, f.Source)?.Content ?? "")).ToArray());
         var canonical = Canonical(node)!.ToJsonString();

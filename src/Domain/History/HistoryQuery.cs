@@ -129,7 +129,14 @@ public sealed record HistoryQuery
         var text = value.Trim();
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             || DateTimeOffset.TryParse(text.Replace(' ', '+'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at))
-            return at;
+        {
+            // Reports step back weeks from these: year 1 underflowed into a 500.
+            if (at.Year is >= 1970 and <= 9000)
+                return at;
+            problems.Add(new(name, $"'{value}' is outside the years 1970 to 9000."));
+            return null;
+        }
+
         problems.Add(new(name, $"'{value}' is not a date or time; use ISO 8601 such as 2026-11-25 or 2026-11-25T14:00:00Z."));
         return null;
     }

@@ -16,9 +16,6 @@ public sealed record ServiceSpec
 
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Environment keys masked wherever they are shown whatever their name: their values came from an env_file or the .env.</summary>
-    public IReadOnlyList<string> MaskedEnvironment { get; init; } = [];
-
     public IReadOnlyList<PortMapping> Ports { get; init; } = [];
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
@@ -57,6 +54,13 @@ public sealed record ServiceSpec
 
     /// <summary>Success criteria beyond running/healthy: HTTP, logs, exec, memory.</summary>
     public IReadOnlyList<GateSpec> Gates { get; init; } = [];
+
+    /// <summary>
+    /// Fields that are secrets by origin — a value from .env or an env_file, or a variable substituted into it — by
+    /// path in this service ("environment.DB_URL", "command[2]", or "command[2]#11+7" for 7 characters from the 11th):
+    /// masked wherever shown and scrubbed from output, whatever their key. See <see cref="SecretKeys"/>.
+    /// </summary>
+    public IReadOnlyList<string> SecretFields { get; init; } = [];
 }
 
 public sealed record BuildSpec(string Context, string? Dockerfile = null, string? Target = null);
@@ -184,4 +188,6 @@ public sealed record ServiceDependency(string Service, DependencyCondition Condi
 
     /// <summary>depends_on.x.required: false lets this service start when x is not in the plan.</summary>
     public bool Required { get; init; } = true;
+
+    public override string ToString() => Condition == DependencyCondition.ServiceStarted ? Service : $"{Service} ({Condition})";
 }

@@ -6,7 +6,7 @@ namespace DeployDeck.Domain.Units;
 /// <summary>Compose/Go durations: "1m30s", "500ms", "2h", "10s", "1.5s".</summary>
 public static partial class Durations
 {
-    [GeneratedRegex(@"^(?:(?<n>\d+(?:\.\d+)?)(?<u>h|ms|m|s|us|µs|ns))+$")]
+    [GeneratedRegex(@"^(?:(?<n>[0-9]+(?:\.[0-9]+)?)(?<u>h|ms|m|s|us|µs|ns))+$")]
     private static partial Regex Pattern();
 
     public static TimeSpan Parse(string text) =>

@@ -91,7 +91,7 @@ public readonly partial record struct MemorySize(long Bytes) : IComparable<Memor
         return true;
     }
 
-    [GeneratedRegex(@"^(?<n>[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(?<u>[a-z]*)$")]
+    [GeneratedRegex(@"^(?<n>[+-]?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\s*(?<u>[a-z]*)$")]
     private static partial Regex Shape();
 
     /// <summary>Compose-style short form: whole units where possible ("512m", "1g", "1536m").</summary>

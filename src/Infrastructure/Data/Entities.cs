@@ -203,9 +203,10 @@ public sealed class PlanService
 
     public ContainerOptions Options { get; set; } = ContainerOptions.None;
 
-    public List<string> MaskedEnvironment { get; set; } = [];
-
     public List<GateSpec> Gates { get; set; } = [];
+
+    /// <summary>Paths of fields that are secrets by origin (<see cref="ServiceSpec.SecretFields"/>): paths, never values.</summary>
+    public List<string> SecretFields { get; set; } = [];
 }
 
 public sealed record HealthCheckDocument(List<string> Test, double IntervalSeconds, double TimeoutSeconds, int Retries, double StartPeriodSeconds);

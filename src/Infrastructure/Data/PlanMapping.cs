@@ -77,8 +77,8 @@ public static class PlanMapping
         Replicas = s.Replicas,
         Update = s.Update,
         Options = s.Options,
-        MaskedEnvironment = s.MaskedEnvironment,
         Gates = s.Gates,
+        SecretFields = s.SecretFields,
     };
 
     private static PlanPhase ToRow(PhaseSpec p, int order) => new()
@@ -123,7 +123,7 @@ public static class PlanMapping
         Replicas = s.Replicas,
         Update = s.Update,
         Options = s.Options,
-        MaskedEnvironment = s.MaskedEnvironment.ToList(),
         Gates = s.Gates.ToList(),
+        SecretFields = s.SecretFields.ToList(),
     };
 }

@@ -5,7 +5,7 @@ namespace DeployDeck.Infrastructure.History;
 
 public sealed record HistoryRowData(
     Guid Id, Guid PlanId, string Plan, int Revision, Guid HostId, string Host, Domain.Rollouts.RolloutState State, string StartedBy,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error, Guid PlanRevisionId = default);
 
 /// <summary>
 /// The history query as SQL: filters on indexed columns, newest first on (column, CreatedAt) indexes, OFFSET paging.
@@ -45,7 +45,7 @@ public static class RolloutHistory
 
     /// <summary>The columns a history line shows, names joined in.</summary>
     public static IQueryable<HistoryRowData> Rows(this IQueryable<Rollout> rollouts) => rollouts.Select(r => new HistoryRowData(
-        r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State, r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error));
+        r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State, r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error, r.PlanRevisionId));
 
     /// <summary>The rows of one page, in order.</summary>
     public static IQueryable<Rollout> Page(this IQueryable<Rollout> rollouts, HistoryQuery query) =>

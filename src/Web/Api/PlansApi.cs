@@ -91,7 +91,13 @@ public static class PlansApi
     private static ProblemHttpResult NotFound(Guid id, int? revision) =>
         ApiResults.Problem(404, "Unknown plan", revision is null ? $"There is no plan {id}." : $"Plan {id} has no revision {revision}.");
 
-    private static ProblemHttpResult Problem(PlanRefusal refusal) => TypedResults.Problem(
-        detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title,
-        extensions: refusal.Issues.Count == 0 ? null : new Dictionary<string, object?> { ["issues"] = refusal.Issues });
+    private static ProblemHttpResult Problem(PlanRefusal refusal)
+    {
+        var extensions = new Dictionary<string, object?>();
+        if (refusal.Issues.Count > 0)
+            extensions["issues"] = refusal.Issues;
+        if (refusal.Errors is { Count: > 0 } errors)
+            extensions["errors"] = errors;
+        return TypedResults.Problem(detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title, extensions: extensions.Count == 0 ? null : extensions);
+    }
 }

@@ -3,7 +3,6 @@ using DeployDeck.Infrastructure.Data;
 using DeployDeck.Web.Audit;
 using DeployDeck.Web.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeployDeck.Web.Api;
@@ -20,41 +19,31 @@ public static class TokensApi
     {
         var tokens = api.MapGroup("/tokens").WithTags("Tokens");
 
-        // Scripts trade a username and password for a token once; rate-limited and locking like the login form.
+        // Scripts trade a username and password for a token once; throttled like the login form, and answered like it.
         tokens.MapPost("/", async Task<Results<Created<CreatedTokenDto>, ProblemHttpResult>> (
-            CreateTokenRequest? request, HttpContext http, UserManager<IdentityUser> users, TokenIssuer issuer, FailedLoginThrottle throttle,
+            CreateTokenRequest? request, HttpContext http, PasswordCheck check, TokenIssuer issuer,
             IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, CancellationToken ct) =>
         {
-            var address = http.Connection.RemoteIpAddress;
-            if (throttle.RetryAfter(address) is { } wait)
-                return ApiResults.Problem(429, "Too many failed sign-ins", FailedLoginThrottle.Message(wait));
-            if (request is null || string.IsNullOrWhiteSpace(request.Username) || string.IsNullOrEmpty(request.Password))
-                return ApiResults.Problem(400, "Missing fields", "Send {\"username\": \"…\", \"password\": \"…\", \"name\": \"…\"}.");
-            var user = await users.FindByNameAsync(request.Username);
-            if (user is null)
+            var missing = new List<Domain.Input.FieldProblem>();
+            if (string.IsNullOrWhiteSpace(request?.Username))
+                missing.Add(new("username", "is required"));
+            if (string.IsNullOrEmpty(request?.Password))
+                missing.Add(new("password", "is required"));
+            if (missing.Count > 0)
+                return InputValidation.Invalid(missing);
+
+            var result = await check.CheckAsync(request!.Username, request.Password, http.Connection.RemoteIpAddress);
+            switch (result.Outcome)
             {
-                throttle.RecordFailure(address);
-                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "unknown user");
-                return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
+                case PasswordOutcome.Throttled:
+                    http.Response.Headers.RetryAfter = FailedLoginThrottle.Seconds(result.RetryAfter!.Value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return ApiResults.Problem(429, "Too many failed sign-ins", FailedLoginThrottle.Message(result.RetryAfter.Value));
+                case PasswordOutcome.Failed:
+                    await AccountEndpoints.RecordAsync(dbFactory, clock, AccountEndpoints.Printable(request.Username), AuditActions.LoginFailed, "token API", http, "unknown user, wrong password or disabled account");
+                    return ApiResults.Problem(401, "Sign-in failed", PasswordCheck.FailedMessage);
             }
 
-            if (await users.IsLockedOutAsync(user))
-            {
-                throttle.RecordFailure(address);
-                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "locked out");
-                return ApiResults.Problem(401, "Sign-in failed", "The account is locked after too many failed attempts; try again later.");
-            }
-
-            if (!await users.CheckPasswordAsync(user, request.Password))
-            {
-                await users.AccessFailedAsync(user);
-                throttle.RecordFailure(address);
-                await AccountEndpoints.RecordAsync(dbFactory, clock, request.Username, AuditActions.LoginFailed, "token API", http, "wrong password");
-                return ApiResults.Problem(401, "Sign-in failed", "Unknown user or wrong password.");
-            }
-
-            await users.ResetAccessFailedCountAsync(user);
-            var (created, refusal) = await issuer.IssueAsync(user.Id, request.Name, ct);
+            var (created, refusal) = await issuer.IssueAsync(result.User!.Id, request.Name, ct);
             return refusal is not null ? refusal : TypedResults.Created($"/api/tokens/{created!.Id}", created);
         })
         .AllowAnonymous();
@@ -81,8 +70,8 @@ public sealed class TokenIssuer(IDbContextFactory<DeployDeckDbContext> dbFactory
     public async Task<(CreatedTokenDto? Token, ProblemHttpResult? Refusal)> IssueAsync(string userId, string? name, CancellationToken ct)
     {
         name = string.IsNullOrWhiteSpace(name) ? "api" : name.Trim();
-        if (name.Length > 100)
-            return (null, ApiResults.Problem(400, "Name too long", "A token name has at most 100 characters."));
+        if (Domain.Input.TextRules.Problem(name, Domain.Input.TextRules.For("name")) is { } problem)
+            return (null, InputValidation.Invalid([new("name", problem)]));
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await db.ApiTokens.CountAsync(t => t.UserId == userId && t.RevokedAt == null, ct) >= MaxActivePerUser)

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using DeployDeck.Domain.History;
+using DeployDeck.Domain.Input;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Web.Audit;
 using DeployDeck.Web.Auth;
@@ -41,7 +42,7 @@ public static class WebhooksApi
 }
 
 /// <summary>Creates, lists and deletes webhooks for the API and the webhooks page alike.</summary>
-public sealed class WebhookAdministration(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, ILogger<WebhookAdministration> logger)
+public sealed class WebhookAdministration(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, IConfiguration configuration, ILogger<WebhookAdministration> logger)
 {
     public async Task<List<WebhookDto>> ListAsync(CancellationToken ct)
     {
@@ -62,7 +63,11 @@ public sealed class WebhookAdministration(IDbContextFactory<DeployDeckDbContext>
             return (null, ApiResults.Problem(400, "Name needed", "A webhook needs a name of 1 to 100 characters."));
         if (!Uri.TryCreate(request.Url?.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.ToString().Length > 2000 || !string.IsNullOrEmpty(url.UserInfo))
             return (null, ApiResults.Problem(400, "Bad URL", "The url must be an absolute http:// or https:// address of at most 2000 characters, without user:password@."));
-        var events = (request.Events ?? []).Select(e => e.Trim()).Distinct().ToList();
+        if (!configuration.GetValue<bool>(OutboundAddresses.AllowSetting) && OutboundAddresses.Problem(url) is { } refused)
+            return (null, ApiResults.Problem(400, "Bad URL", $"url: {refused}"));
+        if (TextRules.Check(request) is { Count: > 0 } problems)
+            return (null, InputValidation.Invalid(problems));
+        var events = (request.Events ?? []).OfType<string>().Select(e => e.Trim()).Distinct().ToList();
         if (events.Count == 0)
             return (null, ApiResults.Problem(400, "No events", $"Choose at least one of {string.Join(", ", WebhookEvents.All)}."));
         var unknown = events.Where(e => !WebhookEvents.All.Contains(e)).ToList();

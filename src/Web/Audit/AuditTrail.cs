@@ -27,6 +27,10 @@ public static class AuditActions
     public const string TokenRevoked = "token.revoked";
     public const string UserCreated = "user.created";
     public const string RolesChanged = "user.roles-changed";
+    public const string UserDisabled = "user.disabled";
+    public const string UserEnabled = "user.enabled";
+    public const string PasswordReset = "user.password-reset";
+    public const string UserDeleted = "user.deleted";
     public const string WebhookCreated = "webhook.created";
     public const string WebhookDeleted = "webhook.deleted";
 }

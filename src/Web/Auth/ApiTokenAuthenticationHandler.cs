@@ -54,9 +54,10 @@ public sealed class ApiTokenAuthenticationHandler(
         var found = await db.ApiTokens.FirstOrDefaultAsync(t => t.Hash == hash && t.RevokedAt == null, Context.RequestAborted);
         if (found is null)
             return AuthenticateResult.Fail("The API token is unknown or revoked.");
+        // Failed sign-ins never stop a token (that made them a weapon against CI); a disabled or deleted user does.
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == found.UserId, Context.RequestAborted);
-        if (user is null || (user.LockoutEnd is { } end && end > time.GetUtcNow()))
-            return AuthenticateResult.Fail("The token's user is locked out or gone.");
+        if (user is null || await db.UserClaims.AnyAsync(c => c.UserId == user.Id && c.ClaimType == UserStates.DisabledClaim, Context.RequestAborted))
+            return AuthenticateResult.Fail("The token's user is disabled or gone.");
 
         var roles = await (from ur in db.UserRoles
                            join r in db.Roles on ur.RoleId equals r.Id

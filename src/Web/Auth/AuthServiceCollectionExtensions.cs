@@ -8,6 +8,8 @@ namespace DeployDeck.Web.Auth;
 
 public static class AuthServiceCollectionExtensions
 {
+    public const string CookieName = "deploydeck";
+
     private const string SmartScheme = "CookieOrBearer";
 
     public static IServiceCollection AddDeployDeckAuth(this IServiceCollection services, IConfiguration configuration)
@@ -24,9 +26,9 @@ public static class AuthServiceCollectionExtensions
                 o.Password.RequireLowercase = false;
                 o.Password.RequireUppercase = false;
                 o.Password.RequireNonAlphanumeric = false;
-                o.Lockout.AllowedForNewUsers = true;
-                o.Lockout.MaxFailedAccessAttempts = 5;
-                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(5);
+                // Failed sign-ins are throttled per user name and per client (FailedLoginThrottle); Identity's lockout
+                // also stopped the account's API tokens, which made it a weapon against CI.
+                o.Lockout.AllowedForNewUsers = false;
                 o.User.RequireUniqueEmail = false;
             })
             .AddRoles<IdentityRole>()
@@ -49,14 +51,18 @@ public static class AuthServiceCollectionExtensions
             o.LoginPath = "/login";
             o.LogoutPath = "/account/logout";
             o.AccessDeniedPath = "/forbidden";
-            o.Cookie.Name = "deploydeck";
+            o.Cookie.Name = CookieName;
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the request is HTTPS, which behind a configured TLS proxy it is (X-Forwarded-Proto).
+            o.Cookie.SecurePolicy = configuration.GetValue<bool>("Proxy:RequireSecureCookie") ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
             o.ExpireTimeSpan = TimeSpan.FromHours(12);
             o.SlidingExpiration = true;
             // Scripts and the hub get status codes, not a redirect to an HTML form.
             o.Events.OnRedirectToLogin = ctx => RedirectOrStatus(ctx, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = ctx => RedirectOrStatus(ctx, StatusCodes.Status403Forbidden);
+            // Every request: a role change, a disable or a sign-out ends the user's other cookies at once (Identity checked every 30 min).
+            o.Events.OnValidatePrincipal = SessionValidator.ValidatePrincipalAsync;
         });
 
         services.AddAuthorizationBuilder()
@@ -69,6 +75,13 @@ public static class AuthServiceCollectionExtensions
             .AddPolicy(Policies.LiveHub, p => p.RequireAuthenticatedUser());
 
         services.AddSingleton<FailedLoginThrottle>();
+        services.AddSingleton<DummyPasswordHash>();
+        services.AddSingleton<UserStates>();
+        services.AddSingleton<SessionValidator>();
+        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section))
+            .Validate(o => o.CheckInterval >= TimeSpan.Zero && o.CheckInterval <= TimeSpan.FromMinutes(1), "Auth:CheckInterval must be from 0 to 1 minute").ValidateOnStart();
+        services.AddScoped<PasswordCheck>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidatingStateProvider>();
         services.AddScoped<AdminBootstrap>();
         return services;
     }

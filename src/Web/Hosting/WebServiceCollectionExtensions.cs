@@ -15,6 +15,7 @@ using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MudBlazor.Services;
+using DeployDeck.Infrastructure.Logging;
 using Serilog;
 
 namespace DeployDeck.Web.Hosting;
@@ -27,7 +28,7 @@ public static class WebServiceCollectionExtensions
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("App", "web")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.ScrubbedConsole());
 
     public static IServiceCollection AddWebServices(this IServiceCollection services, IConfiguration configuration)
     {
@@ -63,7 +64,9 @@ public static class WebServiceCollectionExtensions
         services.AddMudServices();
 
         services.AddOpenApi();
-        services.AddProblemDetails();
+        services.AddInputValidation();
+        services.AddWebSecurity(configuration);
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = InputValidation.MaxBodyBytes);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
@@ -74,11 +77,14 @@ public static class WebServiceCollectionExtensions
 
     public static WebApplication MapWebEndpoints(this WebApplication app)
     {
+        app.UseForwardedHeadersWhenBehindAProxy();
+        app.Use(WebSecurity.SecurityHeaders); // before the exception handler: its answers carry them too
         app.UseExceptionHandler();
-        app.Use(SecurityHeaders);
+        app.Use(InputValidation.CheckUrl);
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging();
         app.UseAuthentication();
+        app.Use(WebSecurity.SameOriginForCookies);
         app.UseAuthorization();
         app.UseAntiforgery();
 
@@ -88,6 +94,7 @@ public static class WebServiceCollectionExtensions
 
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api");
+        api.AddEndpointFilterFactory(InputValidation.Filter);
         api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi().MapMonitoringApi();
         api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi().MapFleetRolloutsApi();
         app.MapAccountEndpoints();
@@ -104,20 +111,6 @@ public static class WebServiceCollectionExtensions
         // Render batches go uncompressed: deflating every live update costs the small host CPU to save a few KB/s.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.DisableWebSocketCompression = true);
         return app;
-    }
-
-    /// <summary>
-    /// No page may be framed by another site (clickjacking; Blazor only adds frame-ancestors while it compresses render
-    /// batches, which it does not here), and no response is sniffed into another type.
-    /// </summary>
-    private static Task SecurityHeaders(HttpContext context, RequestDelegate next)
-    {
-        var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = "frame-ancestors 'none'";
-        headers.XFrameOptions = "DENY";
-        headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "same-origin";
-        return next(context);
     }
 
     /// <summary>The endpoint policy does the real check (Admin); this replaces Hangfire's local-requests-only default.</summary>

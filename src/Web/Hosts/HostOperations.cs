@@ -23,6 +23,8 @@ public sealed class HostOperations(
     /// </summary>
     public async Task<(EmergencyStopResponse? Response, ProblemHttpResult? Problem)> EmergencyStopAsync(Guid hostId, string? reason, ClaimsPrincipal user, CancellationToken ct)
     {
+        if (Rollouts.LaunchRefusal.ForText("reason", reason) is { } invalid)
+            return (null, Api.ApiResults.Problem(invalid.Status, invalid.Title, invalid.Detail));
         var host = await HostAsync(hostId, ct);
         if (host is null)
             return (null, UnknownHost(hostId));

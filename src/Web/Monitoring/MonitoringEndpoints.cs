@@ -16,8 +16,18 @@ public static class MonitoringEndpoints
     public const string MetricsPolicy = "Metrics";
 
     /// <summary>Live samples in the Web process, the per-phase usage record and /metrics.</summary>
+    /// <summary>
+    /// .NET meters /metrics does not publish: Npgsql labels its pool with the connection string (host, port, user,
+    /// database), and the HTTP client, DNS and Kestrel meters label addresses and ports; any Viewer can read /metrics.
+    /// </summary>
+    private static readonly HashSet<string> HiddenMeters = new(StringComparer.Ordinal)
+    {
+        "Npgsql", "System.Net.Http", "System.Net.NameResolution", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections", "Microsoft.AspNetCore.SignalR",
+    };
+
     public static IServiceCollection AddLiveMonitoring(this IServiceCollection services, IConfiguration configuration)
     {
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => !HiddenMeters.Contains(instrument.Meter.Name));
         services.AddOptions<LiveStatsOptions>().Bind(configuration.GetSection(LiveStatsOptions.Section))
             .Validate(o => o.Window >= TimeSpan.FromMinutes(1) && o.Window <= TimeSpan.FromHours(6), "LiveStats:Window must be from 1 minute to 6 hours")
             .Validate(o => o.MaxRendersPerSecond is > 0 and <= 30, "LiveStats:MaxRendersPerSecond must be above 0 and at most 30")

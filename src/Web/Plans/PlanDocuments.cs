@@ -83,8 +83,11 @@ public static class PlanDocuments
             p.Services.Select(ToDto).ToList(), budgets[i].Limits.Bytes, budgets[i].Reservations.Bytes, budgets[i].CumulativeLimits.Bytes, budgets[i].Cpus.Cores)).ToList();
     }
 
-    public static ServiceDto ToDto(ServiceSpec s) => new(
-        s.Name, s.Image, s.Command, s.Entrypoint, SecretKeys.Masked(s.Environment), s.Ports.Select(p => p.ToString()).ToList(), s.Labels,
+    /// <summary>The service as anyone may read it: secrets by key, by value and by origin masked, wherever they are.</summary>
+    public static ServiceDto ToDto(ServiceSpec service) => Document(SecretKeys.MaskedService(service));
+
+    private static ServiceDto Document(ServiceSpec s) => new(
+        s.Name, s.Image, s.Command, s.Entrypoint, s.Environment, s.Ports.Select(p => p.ToString()).ToList(), s.Labels,
         s.Resources.MemoryLimit?.Bytes, s.Resources.MemoryReservation?.Bytes, s.Resources.MemorySwapLimit?.Bytes, s.Resources.Cpus?.Cores,
         s.Restart.ToString(),
         s.HealthCheck is { } h ? new HealthCheckDto(h.Test, h.Interval.TotalSeconds, h.Timeout.TotalSeconds, h.Retries, h.StartPeriod.TotalSeconds) : null,
@@ -103,7 +106,7 @@ public static class PlanDocuments
     {
         var before = previous?.AllServices.ToDictionary(s => s.Name, StringComparer.Ordinal) ?? [];
         var phases = new List<PhaseSpec>();
-        foreach (var p in update.Phases ?? [])
+        foreach (var p in (update.Phases ?? []).OfType<PhaseDto>())
         {
             var name = (p.Name ?? "").Trim();
             if (name.Length is 0 or > 100)
@@ -119,7 +122,7 @@ public static class PlanDocuments
                 Soak = TimeSpan.FromSeconds(double.IsNaN(p.SoakSeconds) ? 0 : Math.Clamp(p.SoakSeconds, 0, 86_400)),
                 Promotion = Enum<PromotionMode>(p.Promotion, "promotion", name, issues, PromotionMode.Automatic),
                 OnFailure = Enum<FailurePolicy>(p.OnFailure, "on failure", name, issues, FailurePolicy.RollbackPhase),
-                Services = (p.Services ?? []).Select(s => ToSpec(s, name, before.GetValueOrDefault(s.Name ?? ""), issues)).ToList(),
+                Services = (p.Services ?? []).OfType<ServiceDto>().Select(s => ToSpec(s, name, before.GetValueOrDefault((s.Name ?? "").Trim()), issues)).ToList(),
             });
         }
 
@@ -146,13 +149,14 @@ public static class PlanDocuments
         if (s.Restart is not null && !RestartPolicy.TryParse(s.Restart, out restart, out var restartError))
             issues.Add(new(Severity.Error, restartError, phase, name));
 
-        return new ServiceSpec
+        // Fields the document does not carry keep the revision's values (and its secrets by origin); masks are resolved by PlanStore.
+        return (previous ?? new ServiceSpec { Name = name, Image = "" }) with
         {
             Name = name,
             Image = (s.Image ?? "").Trim(),
             Command = s.Command,
             Entrypoint = s.Entrypoint,
-            Environment = SecretKeys.Unmask(s.Environment ?? new Dictionary<string, string>(), previous?.Environment),
+            Environment = s.Environment ?? new Dictionary<string, string>(),
             Ports = ports,
             Labels = s.Labels ?? new Dictionary<string, string>(),
             Resources = new ResourceLimits(
@@ -162,7 +166,7 @@ public static class PlanDocuments
                 Cpus(s.Cpus, "CPUs", phase, name, issues)),
             Restart = restart,
             HealthCheck = HealthCheck(s.HealthCheck, phase, name, issues),
-            DependsOn = (s.DependsOn ?? []).Select(d => new ServiceDependency(d.Service, d.Condition switch
+            DependsOn = (s.DependsOn ?? []).OfType<DependencyDto>().Select(d => new ServiceDependency(d.Service ?? "", d.Condition switch
             {
                 null or "" or "service_started" => DependencyCondition.ServiceStarted,
                 "service_healthy" => DependencyCondition.ServiceHealthy,
@@ -179,7 +183,6 @@ public static class PlanDocuments
             Replicas = s.Replicas ?? previous?.Replicas ?? 1,
             Update = s.Update ?? previous?.Update ?? UpdateSpec.Default,
             Options = s.Options ?? previous?.Options ?? ContainerOptions.None,
-            MaskedEnvironment = previous?.MaskedEnvironment ?? [],
         };
     }
 

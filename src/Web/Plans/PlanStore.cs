@@ -1,4 +1,5 @@
 using DeployDeck.Compose;
+using DeployDeck.Domain.Input;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Infrastructure.Data;
 using Microsoft.EntityFrameworkCore;
@@ -7,10 +8,11 @@ using Npgsql;
 namespace DeployDeck.Web.Plans;
 
 /// <summary>A refusal the API turns into problem details and the UI into an alert; nothing was saved.</summary>
-public sealed record PlanRefusal(int Status, string Title, string Detail, IReadOnlyList<IssueDto> Issues);
+/// <param name="Errors">The request's fields and what is wrong with each, when the refusal is about fields.</param>
+public sealed record PlanRefusal(int Status, string Title, string Detail, IReadOnlyList<IssueDto> Issues, IReadOnlyDictionary<string, string[]>? Errors = null);
 
 /// <summary>Reads and writes plans. Every save is a new immutable revision; nothing is saved when any rule fails.</summary>
-public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, ILogger<PlanStore> logger)
+public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, TimeProvider clock, IConfiguration configuration, ILogger<PlanStore> logger)
 {
     public async Task<List<PlanSummaryDto>> ListAsync(CancellationToken ct)
     {
@@ -62,7 +64,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     {
         var spec = revision.ToSpec();
         return new PlanDto(plan.Id, plan.Name, plan.Description, revision.Id, revision.Number, revision.CreatedAt, revision.CreatedBy, revision.Comment,
-            spec.StackBudget?.Bytes, PlanDocuments.ToDto(spec), PlanValidation.Validate(spec).Select(i => i.ToDto()).ToList(), revision.ImportNotes)
+            spec.StackBudget?.Bytes, PlanDocuments.ToDto(spec), Shown(PlanValidation.Validate(spec), spec), revision.ImportNotes)
         {
             ProjectName = plan.ProjectName,
             ProjectDirectory = plan.ProjectDirectory,
@@ -74,12 +76,23 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         };
     }
 
+    /// <summary>Findings as anyone may read them: a rule that quotes a value (an invalid gate URL) must not quote a secret.</summary>
+    private static List<IssueDto> Shown(IEnumerable<PlanIssue> issues, PlanSpec spec)
+    {
+        var secrets = SecretKeys.ValuesOf(spec);
+        return issues.Select(i => (i with { Message = SecretKeys.Scrub(i.Message, secrets) }).ToDto()).ToList();
+    }
+
     public async Task<(PlanImportResponse? Imported, PlanRefusal? Refusal)> ImportAsync(PlanImportRequest request, PlanAuthor author, CancellationToken ct)
     {
         var user = author.Name;
+        // The page calls this directly: the same text rules as the API's filter, before anything is parsed or stored.
+        var problems = TextRules.Check(request);
         var name = (request.Name ?? "").Trim();
         if (name.Length is 0 or > 100)
-            return (null, Refuse(400, "Missing name", "A plan needs a name of 1 to 100 characters."));
+            problems.Add(new("name", "a plan needs a name of 1 to 100 characters"));
+        if (problems.Count > 0)
+            return (null, Refuse(400, "Invalid import", problems));
         var (result, unreadable) = ReadCompose(request, name);
         if (unreadable is not null)
             return (null, unreadable);
@@ -92,11 +105,11 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await db.Plans.AnyAsync(p => p.Name == name, ct))
-            return (null, Refuse(409, "Name taken", $"A plan named '{name}' exists already; choose another name or save a revision of it."));
+            return (null, Refuse(409, "Name taken", [new("name", $"a plan named '{name}' exists already; choose another name or save a revision of it")]));
         if (await db.Plans.Where(p => p.ProjectName == result.ProjectName).Select(p => p.Name).FirstOrDefaultAsync(ct) is { } holder)
         {
-            return (null, Refuse(409, "Project name taken",
-                $"The Compose project '{result.ProjectName}' belongs to plan '{holder}': two plans of one project would share its containers, networks and volumes. Give the file another top-level name: or the plan another name."));
+            return (null, Refuse(409, "Project name taken", [new("name",
+                $"the Compose project '{result.ProjectName}' belongs to plan '{holder}': two plans of one project would share its containers, networks and volumes; give the file another top-level name: or the plan another name")]));
         }
 
         var plan = new Plan { Name = name, ProjectName = result.ProjectName, Description = request.Description?.Trim(), CreatedAt = now };
@@ -114,7 +127,7 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
-            return (null, Refuse(409, "Name taken", $"A plan named '{name}' was just created by someone else."));
+            return (null, Refuse(409, "Name taken", [new("name", $"a plan named '{name}' was just created by someone else")]));
         }
 
         logger.LogInformation("Plan {Plan} imported by {User}: {Services} services in {Phases} phases", name, user, result.Plan!.AllServices.Count(), result.Plan.Phases.Count);
@@ -122,13 +135,20 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     }
 
     /// <summary>The Compose files of a request as a plan, or why they make none.</summary>
-    private static (PlanImportResult Result, PlanRefusal? Refusal) ReadCompose(PlanImportRequest request, string projectName)
+    private (PlanImportResult Result, PlanRefusal? Refusal) ReadCompose(PlanImportRequest request, string projectName)
     {
         var files = request.Files ?? [];
+        var problems = TextRules.Check(request);
         if (files.Count == 0)
-            return (null!, Refuse(400, "No files", "Send {\"files\": [{\"name\": \"docker-compose.yml\", \"content\": \"…\"}]}."));
-        if (files.Any(f => string.IsNullOrWhiteSpace(f.Content)))
-            return (null!, Refuse(400, "Empty file", $"{files.First(f => string.IsNullOrWhiteSpace(f.Content)).Name ?? "a file"} has no content."));
+            problems.Add(new("files", "at least one Compose file is needed"));
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (files[i] is { } f && string.IsNullOrWhiteSpace(f.Content))
+                problems.Add(new($"files[{i}].content", $"{(string.IsNullOrWhiteSpace(f.Name) ? $"file {i + 1}" : f.Name)} has no content"));
+        }
+
+        if (problems.Count > 0)
+            return (null!, Refuse(400, "Invalid import", problems));
 
         PlanImportResult result;
         try
@@ -141,9 +161,11 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         }
         catch (ComposeException e)
         {
-            return (null!, Refuse(400, "The Compose files cannot be read", e.Message));
+            return (null!, Refuse(400, "The Compose files cannot be read", [new(FileField(e.Message, files), e.Message)]));
         }
 
+        if (result.Plan is not null && OutboundProblems(result.Plan) is { Count: > 0 } outbound)
+            result = result with { Plan = null, Issues = [.. result.Issues, .. outbound] };
         if (result.Plan is null)
         {
             var errors = result.Errors.ToList();
@@ -205,7 +227,9 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
     public async Task<(PlanDto? Saved, PlanRefusal? Refusal)> SaveRevisionAsync(Guid id, PlanUpdate update, PlanAuthor author, CancellationToken ct)
     {
         if (update.Phases is null || update.Phases.Count == 0)
-            return (null, Refuse(400, "No phases", "A plan needs at least one phase with its services."));
+            return (null, Refuse(400, "No phases", [new("phases", "a plan needs at least one phase with its services")]));
+        if (TextRules.Check(update) is { Count: > 0 } problems)
+            return (null, Refuse(400, "Invalid plan", problems));
         var previous = await SpecAsync(id, update.BaseRevision, ct);
         var issues = new List<PlanIssue>();
         var spec = PlanDocuments.ToSpec(update, previous, issues);
@@ -222,6 +246,8 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         ProjectResources? resources = null, List<string>? importNotes = null)
     {
         var user = author.Name;
+        if (comment is not null && TextRules.Problem(comment, TextRules.For("comment")) is { } commentProblem)
+            return (null, Refuse(400, "Invalid comment", [new("comment", commentProblem)]));
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
         if (plan is null)
@@ -234,11 +260,16 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
                 $"You edited revision {b}, but revision {latestNumber} was saved since (by {latest?.CreatedBy}). Reload and edit again."));
         }
 
-        var issues = PlanValidation.Validate(spec);
+        var previous = latest?.ToSpec();
+        var unmasking = new List<PlanIssue>();
+        spec = Unmask(spec, previous, unmasking);
+        if (unmasking.Count > 0)
+            return (null, Invalid(unmasking));
+
+        var issues = PlanValidation.Validate(spec).Concat(OutboundProblems(spec)).ToList();
         if (issues.Any(i => i.Severity == Severity.Error))
             return (null, Invalid(issues));
 
-        var previous = latest?.ToSpec();
         spec = spec with { Resources = resources ?? previous?.Resources ?? spec.Resources, HostAccess = null };
         var changes = previous is null ? [] : PlanDiff.Compare(previous, spec);
         if (latest is not null && changes.Count == 0 && PlanMapping.SameContent(previous!, spec))
@@ -323,6 +354,52 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
         db.PlanRevisions.AsNoTracking().Where(r => r.PlanId == id && (number == null || r.Number == number)).OrderByDescending(r => r.Number);
 
     private static PlanRefusal Refuse(int status, string title, string detail) => new(status, title, detail, []);
+
+    private static PlanRefusal Refuse(int status, string title, IReadOnlyList<FieldProblem> problems) =>
+        new(status, title, string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $" (and {problems.Count - 5} more)" : ""), [], Api.InputValidation.Errors(problems));
+
+    /// <summary>
+    /// What the editor or the API sent, with every mask resolved against the revision it was made from (the plan page
+    /// and GET show secrets masked, and both send the document back as they got it). A mask with nothing behind it is refused.
+    /// </summary>
+    public static PlanSpec Unmask(PlanSpec edited, PlanSpec? previous, List<PlanIssue> problems)
+    {
+        var before = previous?.AllServices.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal) ?? [];
+        return edited with
+        {
+            Phases = edited.Phases.Select(p => p with
+            {
+                Services = p.Services.Select(s =>
+                {
+                    var messages = new List<string>();
+                    var restored = SecretKeys.Unmasked(s, before.GetValueOrDefault(s.Name), messages);
+                    problems.AddRange(messages.Select(m => new PlanIssue(Severity.Error, m, p.Name, s.Name)));
+                    return restored;
+                }).ToList(),
+            }).ToList(),
+        };
+    }
+
+    /// <summary>HTTP gates may not call link-local or metadata addresses unless an Admin allows it (the Worker checks again when it connects).</summary>
+    private List<PlanIssue> OutboundProblems(PlanSpec spec) => configuration.GetValue<bool>(OutboundAddresses.AllowSetting)
+        ? []
+        : spec.Phases.SelectMany(p => p.Services.SelectMany(s => s.Gates
+            .Where(g => g.Kind == GateKind.Http && Uri.TryCreate(g.Url, UriKind.Absolute, out _))
+            .Select(g => OutboundAddresses.Problem(new Uri(g.Url!)))
+            .OfType<string>()
+            .Select(problem => new PlanIssue(Severity.Error, $"HTTP gate: {problem}", p.Name, s.Name)))).ToList();
+
+    /// <summary>The file a reader's message is about ("compose.yml line 4: …"), as a request field.</summary>
+    private static string FileField(string message, IReadOnlyList<ImportFileDto> files)
+    {
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (files[i].Name is { Length: > 0 } n && message.StartsWith(n.Trim(), StringComparison.Ordinal))
+                return $"files[{i}].content";
+        }
+
+        return message.StartsWith(".env", StringComparison.Ordinal) || message.Contains("variable", StringComparison.Ordinal) ? "env" : "files";
+    }
 
     private static string Summary(IReadOnlyList<PlanChange> changes) =>
         string.Join("; ", changes.Take(3).Select(c => c.ToString())) + (changes.Count > 3 ? $" and {changes.Count - 3} more" : "");

@@ -16,6 +16,8 @@ public sealed class RolloutAborts(IDbContextFactory<DeployDeckDbContext> dbFacto
 {
     public async Task<LaunchRefusal?> AbortAsync(Guid rolloutId, ClaimsPrincipal user, string? reason, CancellationToken ct)
     {
+        if (LaunchRefusal.ForText("reason", reason) is { } invalid)
+            return invalid;
         if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
             return new(StatusCodes.Status403Forbidden, "Not allowed", "Aborting a rollout needs the Operator role.");
         var who = user.Identity?.Name ?? "unknown";

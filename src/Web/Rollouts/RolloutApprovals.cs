@@ -26,6 +26,8 @@ public sealed class RolloutApprovals(
 {
     public async Task<LaunchRefusal?> ApproveAsync(Guid rolloutId, ClaimsPrincipal user, string? comment, CancellationToken ct)
     {
+        if (LaunchRefusal.ForText("comment", comment) is { } invalid)
+            return invalid;
         if (!user.IsInRole(Roles.Approver) && !user.IsInRole(Roles.Admin))
             return new(StatusCodes.Status403Forbidden, "Not allowed", "Approving a promotion needs the Approver role.");
         var who = user.Identity?.Name ?? "unknown";

@@ -15,7 +15,14 @@ namespace DeployDeck.Web.Rollouts;
 
 /// <summary>Why a rollout was not started, as an HTTP status and a sentence for the user.</summary>
 /// <param name="CanAcknowledge">The host is YELLOW: an Approver may start it anyway, giving a reason.</param>
-public sealed record LaunchRefusal(int Status, string Title, string Detail, bool CanAcknowledge = false);
+public sealed record LaunchRefusal(int Status, string Title, string Detail, bool CanAcknowledge = false)
+{
+    /// <summary>The text rules for what a page sends directly (the API's filter checks it before): a refusal naming the field, or null.</summary>
+    public static LaunchRefusal? ForText(string field, string? value) =>
+        value is not null && Domain.Input.TextRules.Problem(value, Domain.Input.TextRules.For(field)) is { } reason
+            ? new LaunchRefusal(400, "Invalid request", $"{field}: {reason}")
+            : null;
+}
 
 /// <summary>
 /// Starts a rollout for the UI and the API alike: checks the caller's role, the plan and the host, records the
@@ -32,6 +39,8 @@ public sealed class RolloutLauncher(
     /// <param name="acknowledgement">An Approver's reason to start on a YELLOW host.</param>
     public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken, string? acknowledgement = null)
     {
+        if (LaunchRefusal.ForText("acknowledgement", acknowledgement) is { } invalid)
+            return (null, invalid);
         if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
             return (null, new(StatusCodes.Status403Forbidden, "Not allowed", "Starting a rollout needs the Operator role."));
 

@@ -38,7 +38,7 @@ public sealed record RolloutRecord(
     Guid? PreviousRolloutId, int? PreviousRevision, string? RevisionDiffUrl, StepRecord? RollbackVerification,
     IReadOnlyList<PhaseRecord> Phases, IReadOnlyList<TimelineEntry> Timeline);
 
-/// <summary>History reads: the filtered list, a rollout's full record, the CSV. Every free text passes <see cref="SecretKeys.Scrub"/>.</summary>
+/// <summary>History reads: the filtered list, a rollout's full record, the CSV. Every free text passes <see cref="SecretKeys.Scrub(string?)"/>.</summary>
 public static class RolloutRecords
 {
     public const string EngineActor = "DeployDeck";
@@ -47,7 +47,7 @@ public static class RolloutRecords
     {
         var filtered = db.Rollouts.AsNoTracking().Filter(query);
         var total = await filtered.CountAsync(ct);
-        var items = await ProjectAsync(db.Rollouts.AsNoTracking().Page(query), ct);
+        var items = await ProjectAsync(db, db.Rollouts.AsNoTracking().Page(query), ct);
         return new HistoryPage(items, total, query.Page, query.PageSize, HistoryQuery.SortName(query.Sort));
     }
 
@@ -56,7 +56,7 @@ public static class RolloutRecords
     {
         for (var page = 1; ; page++)
         {
-            var rows = await ProjectAsync(db.Rollouts.AsNoTracking().Page(query with { Page = page, PageSize = HistoryQuery.MaxPageSize }), ct);
+            var rows = await ProjectAsync(db, db.Rollouts.AsNoTracking().Page(query with { Page = page, PageSize = HistoryQuery.MaxPageSize }), ct);
             foreach (var row in rows)
                 yield return row;
             if (rows.Count < HistoryQuery.MaxPageSize)
@@ -64,11 +64,14 @@ public static class RolloutRecords
         }
     }
 
-    private static async Task<List<HistoryRow>> ProjectAsync(IQueryable<Rollout> page, CancellationToken ct)
+    private static async Task<List<HistoryRow>> ProjectAsync(DeployDeckDbContext db, IQueryable<Rollout> page, CancellationToken ct)
     {
         var rows = await page.Rows().ToListAsync(ct);
+        var secrets = new Dictionary<Guid, IReadOnlyCollection<string>>();
+        foreach (var revision in rows.Where(r => r.Error is not null).Select(r => r.PlanRevisionId).Distinct())
+            secrets[revision] = await RevisionSecrets.OfRevisionAsync(db, revision, ct);
         return rows.Select(r => new HistoryRow(r.Id, r.PlanId, r.Plan, r.Revision, r.HostId, r.Host, r.State.ToString(), r.StartedBy,
-            r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : SecretKeys.Scrub(r.Error))).ToList();
+            r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : SecretKeys.Scrub(r.Error, secrets[r.PlanRevisionId]))).ToList();
     }
 
     private static double? Duration(DateTimeOffset created, DateTimeOffset? started, DateTimeOffset? finished) =>
@@ -90,6 +93,9 @@ public static class RolloutRecords
             .FirstOrDefaultAsync(ct);
 
         var events = r.Events.OrderBy(e => e.Id).ToList();
+        var secrets = SecretKeys.ValuesOf(r.PlanRevision!.ToSpec());
+        string Scrub(string? text) => SecretKeys.Scrub(text, secrets);
+        StepRecord Step(RolloutEvent e) => new(e.At, e.Kind, Scrub(e.Message), e.Actor);
         var forecast = r.Preflight?.Forecast?.Phases;
         // The sampler's host peak over the rollout's phases: the same quantity admission predicted.
         var actualPeak = await db.PhaseUsage.Where(u => u.RolloutId == r.Id && u.Subject == Domain.Monitoring.UsageSubject.Host)
@@ -101,7 +107,7 @@ public static class RolloutRecords
             return new PhaseRecord(
                 p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt, p.StartedAt is { } ps && p.FinishedAt is { } pf ? Math.Round((pf - ps).TotalSeconds, 1) : null,
                 forecast?.FirstOrDefault(f => f.Phase == p.Name)?.PredictedPeak,
-                mine.Where(e => e.Kind is "gate.passed" or "gate.failed").Select(e => new GateResult(e.At, e.Service, e.Kind == "gate.passed", SecretKeys.Scrub(e.Message))).ToList(),
+                mine.Where(e => e.Kind is "gate.passed" or "gate.failed").Select(e => new GateResult(e.At, e.Service, e.Kind == "gate.passed", Scrub(e.Message))).ToList(),
                 soak is null ? null : Step(soak),
                 mine.Where(e => e.Kind == "phase.approved").Select(Step).ToList(),
                 mine.Where(e => e.Kind is "phase.rolled-back" || (e.Kind.StartsWith("service.", StringComparison.Ordinal) && e.Kind is "service.removed" or "service.restored")).Select(Step).ToList());
@@ -110,18 +116,16 @@ public static class RolloutRecords
 
         return new RolloutRecord(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.StartedBy,
-            r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : SecretKeys.Scrub(r.Error),
-            r.AcknowledgedBy, r.Acknowledgement is null ? null : SecretKeys.Scrub(r.Acknowledgement), r.AbortRequestedBy,
+            r.CreatedAt, r.StartedAt, r.FinishedAt, Duration(r.CreatedAt, r.StartedAt, r.FinishedAt), r.Error is null ? null : Scrub(r.Error),
+            r.AcknowledgedBy, r.Acknowledgement is null ? null : Scrub(r.Acknowledgement), r.AbortRequestedBy,
             r.Preflight is null ? null : $"{r.Preflight.Verdict.Overall.ToString().ToUpperInvariant()} ({r.Preflight.Verdict.Summary})",
             forecast?.Max(f => f.PredictedPeak), actualPeak, r.Preflight?.Signals.MemoryTotalBytes,
             previous?.Id, previous?.Number,
             previous is null || previous.Number == r.PlanRevision.Number ? null : $"/api/plans/{r.PlanId}/revisions/compare?from={previous.Number}&to={r.PlanRevision.Number}",
             verification is null ? null : Step(verification),
             phases,
-            events.Select(e => new TimelineEntry(e.Id, e.At, e.Actor ?? EngineActor, e.Kind, e.Phase, e.Service, SecretKeys.Scrub(e.Message))).ToList());
+            events.Select(e => new TimelineEntry(e.Id, e.At, e.Actor ?? EngineActor, e.Kind, e.Phase, e.Service, Scrub(e.Message))).ToList());
     }
-
-    private static StepRecord Step(RolloutEvent e) => new(e.At, e.Kind, SecretKeys.Scrub(e.Message), e.Actor);
 
     public static readonly string CsvHeader = "id,plan,revision,host,state,started_by,created_at,started_at,finished_at,duration_s,error";
 

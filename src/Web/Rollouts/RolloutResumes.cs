@@ -16,6 +16,8 @@ public sealed class RolloutResumes(IDbContextFactory<DeployDeckDbContext> dbFact
 {
     public async Task<LaunchRefusal?> ResumeAsync(Guid rolloutId, ClaimsPrincipal user, string? reason, CancellationToken ct)
     {
+        if (LaunchRefusal.ForText("reason", reason) is { } invalid)
+            return invalid;
         if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
             return new(StatusCodes.Status403Forbidden, "Not allowed", "Resuming a rollout needs the Operator role.");
         var who = user.Identity?.Name ?? "unknown";

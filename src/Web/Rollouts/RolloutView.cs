@@ -45,22 +45,25 @@ public static class RolloutQueries
         if (r is null)
             return null;
 
+        // Gate output and errors can quote a secret of the plan (an exec gate's `env`): the revision's values are masked too.
+        var secrets = Domain.Plans.SecretKeys.ValuesOf(r.PlanRevision!.ToSpec());
+        string Scrub(string? text) => Domain.Plans.SecretKeys.Scrub(text, secrets);
         var phases = r.Phases.OrderBy(p => p.Index).Select(p =>
         {
             // A phase run again after a resume shows its latest run's gates only.
             var runStart = r.Events.Where(e => e.Kind == "phase.started" && e.Phase == p.Name).Select(e => e.Id).DefaultIfEmpty(0).Max();
             var gates = r.Events.Where(e => e.Id >= runStart && e.Phase == p.Name && e.Kind is "gate.passed" or "gate.failed" && e.Service is not null)
-                .OrderBy(e => e.Id).ToLookup(e => e.Service!, e => new GateResultView(Domain.Rollouts.StepKey.GateKindOf(e.Key), e.Kind == "gate.passed", Domain.Plans.SecretKeys.Scrub(e.Message), e.At));
+                .OrderBy(e => e.Id).ToLookup(e => e.Service!, e => new GateResultView(Domain.Rollouts.StepKey.GateKindOf(e.Key), e.Kind == "gate.passed", Scrub(e.Message), e.At));
             return new RolloutPhaseView(
                 p.Index, p.Name, p.State.ToString(), p.StartedAt, p.FinishedAt,
                 r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
-                    .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail, s.UpdatedAt, gates[s.Name].ToList())).ToList());
+                    .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail is null ? null : Scrub(s.Detail), s.UpdatedAt, gates[s.Name].ToList())).ToList());
         }).ToList();
         var events = r.Events.OrderBy(e => e.Id)
-            .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, Domain.Plans.SecretKeys.Scrub(e.Message), e.Actor)).ToList();
+            .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, Scrub(e.Message), e.Actor)).ToList();
         return new RolloutView(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
-            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Domain.Plans.SecretKeys.Scrub(r.Error), phases, events);
+            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Scrub(r.Error), phases, events);
     }
 
     public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>

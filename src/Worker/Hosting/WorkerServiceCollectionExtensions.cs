@@ -10,6 +10,7 @@ using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using DeployDeck.Infrastructure.Logging;
 using Serilog;
 
 namespace DeployDeck.Worker.Hosting;
@@ -33,7 +34,7 @@ public static class WorkerServiceCollectionExtensions
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("App", "worker")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.ScrubbedConsole());
 
     public static IServiceCollection AddWorkerServices(this IServiceCollection services, IConfiguration configuration)
     {

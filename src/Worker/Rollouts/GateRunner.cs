@@ -9,20 +9,38 @@ namespace DeployDeck.Worker.Rollouts;
 /// <param name="Figure">What was measured, for the record: "HTTP 200 in 12 ms", "exit 1: …", "31 % of 64 MB".</param>
 public sealed record GateOutcome(GateSpec Gate, bool Passed, string Figure);
 
-/// <summary>Evaluates one gate of one container, from the Worker: HTTP from here, exec, logs and memory through the engine.</summary>
-public sealed class GateRunner(TimeProvider time)
+/// <summary>
+/// Evaluates one gate of one container, from the Worker: HTTP from here (never to link-local or metadata addresses unless
+/// allowed), exec, logs and memory through the engine of the container's host. What a gate reports is scrubbed of the
+/// service's secrets before anyone sees it: an exec gate that prints its environment, or an error that quotes its URL,
+/// must not carry them on.
+/// </summary>
+public sealed class GateRunner(TimeProvider time, IConfiguration configuration)
 {
-    private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    /// <summary>Longest figure kept: output beyond this says nothing more about a gate.</summary>
+    public const int MaxFigure = 1000;
+
+    private readonly HttpClient _http = new(Infrastructure.Net.GuardedHttp.Handler(configuration.GetValue<bool>(Domain.Input.OutboundAddresses.AllowSetting)))
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     /// <param name="engine">The engine of the container's host.</param>
     public async Task<GateOutcome> EvaluateAsync(IContainerEngine engine, GateSpec gate, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
+    {
+        var outcome = await MeasureAsync(engine, gate, service, containerId, phaseStarted, ct);
+        var figure = SecretKeys.Scrub(outcome.Figure, SecretKeys.ValuesOf(service));
+        return outcome with { Figure = figure.Length > MaxFigure ? figure[..MaxFigure] + "…" : figure };
+    }
+
+    private async Task<GateOutcome> MeasureAsync(IContainerEngine engine, GateSpec gate, ServiceSpec service, string containerId, DateTimeOffset phaseStarted, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(gate.TimeoutSeconds);
         try
         {
             return gate.Kind switch
             {
-                GateKind.Http => await HttpAsync(gate, timeout, ct),
+                GateKind.Http => await HttpAsync(_http, gate, timeout, ct),
                 GateKind.Exec => await ExecAsync(engine, gate, containerId, timeout, ct),
                 GateKind.Logs => await LogsAsync(engine, gate, containerId, phaseStarted, ct),
                 GateKind.Chaos => await ChaosAsync(engine, gate, service, containerId, ct),
@@ -39,12 +57,12 @@ public sealed class GateRunner(TimeProvider time)
         }
     }
 
-    private static async Task<GateOutcome> HttpAsync(GateSpec gate, TimeSpan timeout, CancellationToken ct)
+    private static async Task<GateOutcome> HttpAsync(HttpClient http, GateSpec gate, TimeSpan timeout, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         var watch = Stopwatch.StartNew();
-        using var response = await Http.GetAsync(gate.Url, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        using var response = await http.GetAsync(gate.Url, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var status = (int)response.StatusCode;
         return new GateOutcome(gate, status >= gate.MinStatus && status <= gate.MaxStatus, $"HTTP {status} in {watch.ElapsedMilliseconds} ms");
     }

@@ -20,8 +20,9 @@ public sealed class RolloutRecorder(
         Guid rolloutId, string kind, string message, CancellationToken cancellationToken,
         string? phase = null, string? service = null, StepKey? key = null, Func<DeployDeckDbContext, Task<bool>>? change = null)
     {
-        message = Domain.Plans.SecretKeys.Scrub(message); // engine errors can quote a credential: never stored, logged or pushed
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // Engine errors and gate output can quote a credential or a secret of the plan (a gate's URL): never stored, logged or pushed.
+        message = Domain.Plans.SecretKeys.Scrub(message, await RevisionSecrets.OfRolloutAsync(db, rolloutId, cancellationToken));
         // A step recorded before (a run after a crash) is refused by the unique key, and its change rolled back with it.
         if (change is not null && !await change(db))
             return;

@@ -14,7 +14,7 @@ public static class WebhookServiceCollectionExtensions
         {
             http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.TimeoutSeconds);
             http.DefaultRequestHeaders.UserAgent.ParseAdd("DeployDeck-Webhooks/1.0");
-        });
+        }).ConfigurePrimaryHttpMessageHandler(() => Infrastructure.Net.GuardedHttp.Handler(configuration.GetValue<bool>(Domain.Input.OutboundAddresses.AllowSetting)));
         services.AddHostedService<WebhookDispatcher>();
         return services;
     }

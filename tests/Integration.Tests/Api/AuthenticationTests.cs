@@ -58,7 +58,10 @@ public sealed class AuthenticationTests(AppFixture fixture)
         foreach (var path in new[] { "/login", "/api/hosts" })
         {
             using var response = await client.GetAsync(path);
-            Assert.Equal("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single());
+            var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+            Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+            Assert.Contains("default-src 'self'", csp, StringComparison.Ordinal);
+            Assert.Contains("script-src 'self';", csp, StringComparison.Ordinal);
             Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
             Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         }
@@ -100,17 +103,26 @@ public sealed class AuthenticationTests(AppFixture fixture)
     }
 
     [Fact]
-    public async Task Wrong_password_for_a_token_is_401_with_a_message_and_the_account_locks_after_five()
+    public async Task Wrong_passwords_answer_401_then_429_with_retry_after_and_never_stop_the_users_tokens()
     {
-        await fixture.App.CreateUserAsync("lock-me", "Viewer");
+        var password = await fixture.App.CreateUserAsync("lock-me", "Viewer");
+        var token = await fixture.App.TokenAsync("lock-me", password);
         using var client = fixture.App.CreateClient();
-        HttpResponseMessage? last = null;
-        for (var i = 0; i < 6; i++)
-            last = await client.PostAsJsonAsync("/api/tokens", new { username = "lock-me", password = "wrong-password-123", name = "x" });
+        for (var i = 0; i < 5; i++)
+        {
+            var failed = await client.PostAsJsonAsync("/api/tokens", new { username = "lock-me", password = "wrong-password-123", name = "x" });
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+            Assert.Equal("Unknown user or wrong password.", (await failed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        }
 
-        Assert.Equal(HttpStatusCode.Unauthorized, last!.StatusCode);
-        var problem = await last.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Contains("locked", problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        // Even the right password waits now: the name is throttled, whoever tries it.
+        var throttled = await client.PostAsJsonAsync("/api/tokens", new { username = "lock-me", password, name = "x" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, throttled.StatusCode);
+        Assert.True(throttled.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+
+        // The account's CI keeps going: failed sign-ins never disable its tokens.
+        using var ci = fixture.App.CreateClient(token);
+        Assert.Equal(HttpStatusCode.OK, (await ci.GetAsync("/api/me")).StatusCode);
     }
 
     [Fact]

@@ -182,7 +182,7 @@ internal sealed class PlanServiceConfiguration : IEntityTypeConfiguration<PlanSe
         b.Property(s => s.Replicas).HasDefaultValue(1);
         b.Property(s => s.Update).AsJson();
         b.Property(s => s.Options).AsJson();
-        b.Property(s => s.MaskedEnvironment).AsJson();
+        b.Property(s => s.SecretFields).AsJson();
     }
 }
 

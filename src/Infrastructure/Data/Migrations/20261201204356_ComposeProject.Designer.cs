@@ -361,10 +361,6 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
-                    b.Property<string>("MaskedEnvironment")
-                        .IsRequired()
-                        .HasColumnType("jsonb");
-
                     b.Property<long?>("MemoryLimitBytes")
                         .HasColumnType("bigint");
 

@@ -19,13 +19,6 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                 defaultValue: "[]");
 
             migrationBuilder.AddColumn<string>(
-                name: "MaskedEnvironment",
-                table: "service_specs",
-                type: "jsonb",
-                nullable: false,
-                defaultValue: "[]");
-
-            migrationBuilder.AddColumn<string>(
                 name: "NetworkMode",
                 table: "service_specs",
                 type: "character varying(300)",
@@ -142,10 +135,6 @@ namespace DeployDeck.Infrastructure.Data.Migrations
 
             migrationBuilder.DropColumn(
                 name: "Files",
-                table: "service_specs");
-
-            migrationBuilder.DropColumn(
-                name: "MaskedEnvironment",
                 table: "service_specs");
 
             migrationBuilder.DropColumn(

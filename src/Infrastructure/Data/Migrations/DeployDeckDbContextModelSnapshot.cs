@@ -483,10 +483,6 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb");
 
-                    b.Property<string>("MaskedEnvironment")
-                        .IsRequired()
-                        .HasColumnType("jsonb");
-
                     b.Property<long?>("MemoryLimitBytes")
                         .HasColumnType("bigint");
 
@@ -538,6 +534,10 @@ namespace DeployDeck.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)");
+
+                    b.Property<string>("SecretFields")
+                        .IsRequired()
+                        .HasColumnType("jsonb");
 
                     b.Property<string>("Ulimits")
                         .IsRequired()

@@ -97,7 +97,8 @@ public partial class PlanDetail
     private async Task LoadAsync()
     {
         var loaded = await Store.GetWithSpecAsync(Id, null, default);
-        (_plan, _saved) = loaded is { } l ? (l.Dto, l.Spec) : (null, null);
+        // The page works on what its user may see: secrets masked; saving resolves the masks against the revision (PlanStore.Unmask).
+        (_plan, _saved) = loaded is { } l ? (l.Dto, SecretKeys.MaskedPlan(l.Spec)) : (null, null);
         _revisions = await Store.RevisionsAsync(Id, default) ?? [];
         _draft = _saved is null || _plan is null ? null : PlanDraft.From(_saved, _plan.Revision);
         _projectDirectory = _plan?.ProjectDirectory;
