@@ -38,7 +38,7 @@ public sealed class PlanEditorTests(BrowserFixture fixture)
         {
             await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
             await page.ClickAsync("[data-testid=import-plan]");
-            await Input(page, "import-name").FillAsync("shop");
+            await Input(page, "import-name").FillAsync("editor-stack");
             await page.Locator("[data-testid=import-files]").SetInputFilesAsync(file);
             await Assertions.Expect(page.Locator("[data-testid=import-file]")).ToHaveCountAsync(1);
             await page.ClickAsync("[data-testid=import-submit]");

@@ -46,6 +46,7 @@ public sealed class PreflightPageTests(BrowserFixture fixture)
             await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
             await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
             await page.ClickAsync("[data-testid=start-rollout]");
+            await page.ClickAsync("[data-testid=confirm-start]", new() { Timeout = 30_000 });
             await Assertions.Expect(page.Locator("[data-testid=start-refused]")).ToContainTextAsync("YELLOW", new() { Timeout = 20_000 });
 
             await page.Locator("[data-testid=ack-reason] input, input[data-testid=ack-reason]").First.FillAsync("load test window, watched by ops");

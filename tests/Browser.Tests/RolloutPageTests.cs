@@ -14,9 +14,13 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
         await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "demo", Exact = true }).ClickAsync();
         await page.WaitForSelectorAsync("[data-testid=phases]");
+        var planUrl = page.Url;
         try
         {
+            // The start shows first what it would do to each service: nothing of the demo runs yet, so each is created.
             await page.ClickAsync("[data-testid=start-rollout]");
+            await Assertions.Expect(page.Locator("[data-testid=reconcile-api]")).ToHaveAttributeAsync("data-action", "Create", new() { Timeout = 30_000 });
+            await page.ClickAsync("[data-testid=confirm-start]");
         }
         catch (TimeoutException ex)
         {
@@ -34,6 +38,19 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
         await Assertions.Expect(page.Locator("[data-testid=service-state-api]")).ToHaveAttributeAsync("data-state", "Ready");
         await Assertions.Expect(page.Locator("[data-testid=events]")).ToContainTextAsync("rollout.succeeded");
+        await Assertions.Expect(page.Locator("[data-testid=rollout-reconcile] [data-testid=reconcile-api]")).ToContainTextAsync("no container of the service");
+
+        // Started again, unchanged: the confirmation says each service is kept and why; forcing a recreate changes that.
+        await page.GotoAsync(planUrl);
+        await page.ClickAsync("[data-testid=start-rollout]");
+        var api = page.Locator("[data-testid=start-confirmation] [data-testid=reconcile-api]");
+        await Assertions.Expect(api).ToHaveAttributeAsync("data-action", "Keep", new() { Timeout = 30_000 });
+        await Assertions.Expect(api).ToContainTextAsync("unchanged: same config hash and image");
+        await page.Locator("[data-testid=force-recreate]").ClickAsync();
+        await Assertions.Expect(api).ToHaveAttributeAsync("data-action", "Recreate", new() { Timeout = 30_000 });
+        await Assertions.Expect(api).ToContainTextAsync("recreate forced");
+        await page.ClickAsync("[data-testid=cancel-start]");
+        await Assertions.Expect(page.Locator("[data-testid=start-confirmation]")).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -148,6 +148,10 @@ internal static class Samples
             return true;
         if (type == typeof(TimeSpan))
             return TimeSpan.FromSeconds(30);
+        if (type == typeof(DateTimeOffset))
+            return new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        if (type == typeof(Guid))
+            return new Guid("0193a1b2-0000-7000-8000-000000000001");
         if (type.IsEnum)
             return Enum.GetValues(type).GetValue(Math.Min(1, Enum.GetValues(type).Length - 1));
         if (type.IsPrimitive || type == typeof(decimal))
@@ -189,6 +193,8 @@ internal static class Samples
             long l => l + 1,
             double d => d + 1,
             TimeSpan t => t + TimeSpan.FromSeconds(1),
+            DateTimeOffset d => d.AddSeconds(1),
+            Guid g => new Guid(g.ToString()[..^1] + (g.ToString()[^1] == '1' ? "2" : "1")),
             MemorySize m => new MemorySize(m.Bytes + 1024 * 1024),
             CpuShare c => new CpuShare(c.NanoCpus + 100_000_000),
             Enum e => NextEnum(e),
@@ -235,7 +241,8 @@ internal static class Samples
 
     private static object Construct(Type type, int depth)
     {
-        var ctor = type.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
+        var ctor = type.GetConstructors().OrderByDescending(c => c.GetParameters().Length).FirstOrDefault()
+            ?? throw new InvalidOperationException($"the test cannot make a {type}: teach {nameof(Samples)} this type");
         var instance = ctor.Invoke(ctor.GetParameters().Select(p => Make(p.ParameterType, depth + 1)).ToArray());
         foreach (var property in SpecWalk.StoredProperties(type))
             property.SetValue(instance, Make(property.PropertyType, depth + 1));

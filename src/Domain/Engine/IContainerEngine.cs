@@ -141,7 +141,11 @@ public sealed record ContainerObservation
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 }
 
-public sealed record ContainerSummary(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels);
+public sealed record ContainerSummary(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>The host ports the container publishes (a running one holds them).</summary>
+    public IReadOnlyList<int> HostPorts { get; init; } = [];
+}
 
 public sealed record EngineInfo(string ServerVersion, int CpuCount, long MemoryTotal, string DockerRootDir, int ContainersRunning);
 

@@ -161,12 +161,11 @@ public sealed class ProjectLayout
     /// <summary>
     /// Compose's <c>com.docker.compose.config-hash</c> of a service: what decides whether its container must be recreated.
     /// It covers the service's effective definition and — unlike Compose's (compose #11900) — the content of the configs and
-    /// secrets it mounts; not its gates, replicas or update settings, which change no container.
+    /// secrets it mounts; not its gates, replicas, dependencies or update settings, which change no container.
     /// </summary>
     public static string ConfigHash(ServiceSpec service, PlanSpec plan)
     {
-        var relevant = service with { Gates = [], Replicas = 1, Update = UpdateSpec.Default, SecretFields = [] };
-        var node = JsonSerializer.SerializeToNode(relevant, HashJson)!.AsObject();
+        var node = JsonSerializer.SerializeToNode(Rollouts.Reconcile.Definition(service), HashJson)!.AsObject();
         node["files"] = new JsonArray(service.Files.Select(f => (JsonNode)(plan.Resources.File(f.Kind, f.Source)?.Content ?? "")).ToArray());
         var canonical = Canonical(node)!.ToJsonString();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));

@@ -4,7 +4,11 @@ using DeployDeck.Domain.Units;
 namespace DeployDeck.Domain.Hosts;
 
 /// <summary>What one image is on the host: absent images have no size here (there is nothing to pull it from).</summary>
-public sealed record ImageFacts(bool Present, long? SizeBytes);
+public sealed record ImageFacts(bool Present, long? SizeBytes)
+{
+    /// <summary>The image's id on the host: a container running another id runs an older image of the same reference.</summary>
+    public string? Id { get; init; }
+}
 
 public enum ImageClass
 {
@@ -179,4 +183,7 @@ public sealed record PreflightResult(HostSignals Signals, HostThresholds Thresho
         : Forecast?.Refusal;
 
     public bool NeedsAcknowledgement => Refusal is null && Verdict.Overall == Band.Yellow;
+
+    /// <summary>What the rollout does with each service given what the host runs (dry run, launch); null where not worked out.</summary>
+    public Rollouts.ReconcilePlan? Reconcile { get; init; }
 }

@@ -10,6 +10,9 @@ public static class RolloutEventKinds
     public const string PreflightPassed = "preflight.passed";
     public const string PreflightAcknowledged = "preflight.acknowledged";
     public const string ProjectCreated = "project.created";
+
+    /// <summary>The reconcile plan worked out at the start: per service keep, create, recreate or scale; orphans.</summary>
+    public const string ReconcilePlanned = "reconcile.planned";
     public const string Started = "rollout.started";
     public const string AbortRequested = "rollout.abort-requested";
 
@@ -42,12 +45,15 @@ public static class RolloutEventKinds
     public const string ServiceLimitsVerified = "service.limits-verified";
     public const string ServiceReady = "service.ready";
     public const string ServiceFailed = "service.failed";
+    /// <summary>The service's running container was unchanged: it stays, and only the gates run.</summary>
     public const string ServiceKept = "service.kept";
     public const string ServiceStopped = "service.stopped";
     public const string ServiceReplaced = "service.replaced";
     public const string ServiceRemoved = "service.removed";
     public const string ServiceRestored = "service.restored";
     public const string ServiceRetired = "service.retired";
+    public const string OrphanStopped = "orphan.stopped";
+    public const string OrphanRemoved = "orphan.removed";
 
     public const string GatePassed = "gate.passed";
     public const string GateFailed = "gate.failed";

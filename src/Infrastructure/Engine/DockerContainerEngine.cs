@@ -195,7 +195,10 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
             c.ID,
             c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID[..12],
             c.State,
-            new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>()))).ToList();
+            new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>()))
+        {
+            HostPorts = (c.Ports ?? []).Where(p => p.PublicPort is > 0).Select(p => (int)p.PublicPort!.Value).Distinct().ToList(),
+        }).ToList();
     }
 
     public async Task StopAsync(string containerId, TimeSpan grace, CancellationToken cancellationToken)

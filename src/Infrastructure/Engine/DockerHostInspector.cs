@@ -235,7 +235,7 @@ public sealed class DockerHostInspector(
             try
             {
                 var inspect = await client.Images.InspectImageAsync(image, cts.Token);
-                result[image] = new ImageFacts(true, inspect.Size);
+                result[image] = new ImageFacts(true, inspect.Size) { Id = inspect.ID };
             }
             catch (DockerImageNotFoundException)
             {

@@ -25,6 +25,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EngineConnections>();
         services.AddSingleton<Preflight.PreflightRunner>();
+        services.AddSingleton<Preflight.ProjectReconciler>();
         return services;
     }
 }

@@ -43,7 +43,35 @@ public static class ProjectCheck
                 problems.Add($"the bind mount source {missing} does not exist on the host");
         }
 
+        problems.AddRange(await ClashesAsync(engine, layout.Project, plan, ct));
         return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+
+    /// <summary>
+    /// Containers of another project, or of none, that hold a name or a host port the plan needs: never touched, so the
+    /// rollout cannot start. The project's own containers (DeployDeck's or docker compose's) are replaced in order.
+    /// </summary>
+    private static async Task<IEnumerable<string>> ClashesAsync(IContainerEngine engine, string project, PlanSpec plan, CancellationToken ct)
+    {
+        var names = plan.AllServices.Where(s => s.Options.ContainerName is not null).ToDictionary(s => s.Options.ContainerName!, s => s.Name, StringComparer.Ordinal);
+        var ports = plan.AllServices.SelectMany(s => s.Ports.Where(p => p.HostPort is not null).Select(p => (Port: p.HostPort!.Value, Service: s.Name)))
+            .GroupBy(p => p.Port).ToDictionary(g => g.Key, g => g.First().Service);
+        if (names.Count == 0 && ports.Count == 0)
+            return [];
+        var problems = new List<string>();
+        foreach (var other in (await engine.ListAsync(new Dictionary<string, string>(), ct)).Where(c => c.Labels.GetValueOrDefault(ComposeLabels.Project) != project))
+        {
+            var owner = other.Labels.GetValueOrDefault(ComposeLabels.Project) is { } p ? $"project {p}" : "no Compose project";
+            if (names.TryGetValue(other.Name, out var service))
+                problems.Add($"service '{service}' needs the container name {other.Name}, which container {other.Id[..12]} of {owner} holds: DeployDeck does not touch it");
+            if (other.State == "running")
+            {
+                foreach (var port in other.HostPorts.Where(ports.ContainsKey))
+                    problems.Add($"service '{ports[port]}' publishes host port {port}, which container {other.Name} of {owner} holds: DeployDeck does not touch it");
+            }
+        }
+
+        return problems;
     }
 
     /// <summary>Creates the project's networks and volumes that are missing; what it created, for the record.</summary>

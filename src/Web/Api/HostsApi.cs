@@ -106,9 +106,9 @@ public static class HostsApi
 
     public static RouteGroupBuilder MapDryRunApi(this RouteGroupBuilder api)
     {
-        api.MapPost("/plans/{id:guid}/dry-run", async Task<Results<Ok<PreflightResult>, ProblemHttpResult>> (Guid id, Guid hostId, HostOperations ops, CancellationToken ct, int? revision = null) =>
+        api.MapPost("/plans/{id:guid}/dry-run", async Task<Results<Ok<PreflightResult>, ProblemHttpResult>> (Guid id, Guid hostId, HostOperations ops, CancellationToken ct, int? revision = null, bool forceRecreate = false) =>
         {
-            var (result, problem) = await ops.DryRunAsync(id, revision, hostId, ct);
+            var (result, problem) = await ops.DryRunAsync(id, revision, hostId, ct, forceRecreate);
             return problem ?? (Results<Ok<PreflightResult>, ProblemHttpResult>)TypedResults.Ok(result!);
         }).WithTags("Plans");
         return api;

@@ -7,7 +7,8 @@ using Microsoft.EntityFrameworkCore;
 namespace DeployDeck.Web.Api;
 
 /// <param name="Acknowledgement">An Approver's reason to start on a YELLOW host.</param>
-public sealed record StartRolloutRequest(Guid PlanId, Guid HostId, string? Acknowledgement = null);
+/// <param name="ForceRecreate">Recreate every service, even one the host runs unchanged (audited).</param>
+public sealed record StartRolloutRequest(Guid PlanId, Guid HostId, string? Acknowledgement = null, bool ForceRecreate = false);
 
 public sealed record StartRolloutResponse(Guid Id, string Url);
 
@@ -31,7 +32,7 @@ public static class RolloutsApi
         {
             if (request is null || request.PlanId == Guid.Empty || request.HostId == Guid.Empty)
                 return ApiResults.Problem(400, "Missing fields", "Send {\"planId\": \"…\", \"hostId\": \"…\"}.");
-            var (id, refusal) = await launcher.StartAsync(request.PlanId, request.HostId, user, ct, request.Acknowledgement);
+            var (id, refusal) = await launcher.StartAsync(request.PlanId, request.HostId, user, ct, request.Acknowledgement, request.ForceRecreate);
             if (refusal is not null)
             {
                 return TypedResults.Problem(detail: refusal.Detail, statusCode: refusal.Status, title: refusal.Title,

@@ -13,6 +13,7 @@ public static class AuditActions
     public const string HostAccessAllowed = "plan.host-access-allowed";
     public const string ProjectDirectoryChanged = "plan.project-directory-changed";
     public const string RolloutStarted = "rollout.started";
+    public const string RecreateForced = "rollout.recreate-forced";
     public const string RolloutApproved = "rollout.approved";
     public const string RolloutAborted = "rollout.aborted";
     public const string RolloutResumed = "rollout.resumed";

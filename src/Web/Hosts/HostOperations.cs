@@ -14,7 +14,7 @@ namespace DeployDeck.Web.Hosts;
 
 /// <summary>Host check, dry run, disk usage and prune for the UI and the API alike.</summary>
 public sealed class HostOperations(
-    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, EngineConnections engines, PlanStore plans,
+    IDbContextFactory<DeployDeckDbContext> dbFactory, PreflightRunner preflight, ProjectReconciler reconciler, EngineConnections engines, PlanStore plans,
     Rollouts.RolloutAborts aborts, TimeProvider clock, ILogger<HostOperations> logger)
 {
     /// <summary>
@@ -92,7 +92,8 @@ public sealed class HostOperations(
         return await Engine(() => preflight.CheckAsync(host, ct), host);
     }
 
-    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> DryRunAsync(Guid planId, int? revision, Guid hostId, CancellationToken ct)
+    /// <summary>The host check, the admission forecast and the reconcile plan: what a start would do, touching nothing.</summary>
+    public async Task<(PreflightResult? Result, ProblemHttpResult? Problem)> DryRunAsync(Guid planId, int? revision, Guid hostId, CancellationToken ct, bool forceRecreate = false)
     {
         var host = await HostAsync(hostId, ct);
         if (host is null)
@@ -100,7 +101,13 @@ public sealed class HostOperations(
         var spec = await plans.SpecAsync(planId, revision, ct);
         if (spec is null)
             return (null, ApiResults.Problem(404, "Unknown plan", revision is null ? $"There is no plan {planId}." : $"Plan {planId} has no revision {revision}."));
-        return await Engine(() => preflight.ForecastAsync(spec, planId, host, 0, ct), host);
+        string project;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            project = await db.Plans.Where(p => p.Id == planId).Select(p => p.ProjectName).FirstAsync(ct);
+        return await Engine(async () => (await preflight.ForecastAsync(spec, planId, host, 0, ct)) with
+        {
+            Reconcile = await reconciler.PlanAsync(host, project, spec, forceRecreate, ct),
+        }, host);
     }
 
     public async Task<(DiskUsageReport? Report, ProblemHttpResult? Problem)> DiskUsageAsync(Guid hostId, CancellationToken ct)

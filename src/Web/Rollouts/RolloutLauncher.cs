@@ -32,12 +32,15 @@ public sealed class RolloutLauncher(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     IBackgroundJobClient jobs,
     PreflightRunner preflight,
+    ProjectReconciler reconciler,
     EngineConnections engines,
     TimeProvider time,
     ILogger<RolloutLauncher> logger)
 {
     /// <param name="acknowledgement">An Approver's reason to start on a YELLOW host.</param>
-    public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken, string? acknowledgement = null)
+    /// <param name="forceRecreate">Recreate every service, even those the host runs unchanged.</param>
+    public async Task<(Guid? RolloutId, LaunchRefusal? Refusal)> StartAsync(Guid planId, Guid hostId, ClaimsPrincipal user, CancellationToken cancellationToken,
+        string? acknowledgement = null, bool forceRecreate = false)
     {
         if (LaunchRefusal.ForText("acknowledgement", acknowledgement) is { } invalid)
             return (null, invalid);
@@ -86,6 +89,8 @@ public sealed class RolloutLauncher(
         {
             if (await ProjectCheck.RefusalAsync(engines.For(host).Engine, new Domain.Engine.ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory), spec, plan.ProjectDirectory, cancellationToken) is { } missing)
                 return (null, new(StatusCodes.Status409Conflict, "The project is not ready on the host", $"Not started: {missing}."));
+            // What each service needs, from what the host runs now: stored on the record, carried out by the Worker.
+            check = check with { Reconcile = await reconciler.PlanAsync(host, plan.ProjectName, spec, forceRecreate, cancellationToken) };
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EngineProblem.Of(ex, cancellationToken) is { } problem)
         {
@@ -148,11 +153,21 @@ public sealed class RolloutLauncher(
                         ? $"Host {check.Verdict.Overall.ToString().ToUpperInvariant()} ({check.Verdict.Summary}) acknowledged by {who}: {reason}"
                         : $"Host GREEN ({check.Verdict.Summary}); every phase fits: peak {Peak(check)}",
                 },
+                new RolloutEvent
+                {
+                    At = now,
+                    Kind = RolloutEventKinds.ReconcilePlanned,
+                    Actor = who,
+                    Key = "reconcile:planned",
+                    Message = $"Reconcile plan: {check.Reconcile!.Summary}{(forceRecreate ? $" (recreate forced by {who})" : "")}",
+                },
             ],
         };
         if (check.NeedsAcknowledgement)
             Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.YellowAcknowledged, $"host {host.Name}", $"{check.Verdict.Summary}; reason: {reason}");
         Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutStarted, $"rollout {rollout.Id}", $"plan '{plan.Name}' revision {revision.Number} on host '{host.Name}'");
+        if (forceRecreate)
+            Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RecreateForced, $"rollout {rollout.Id}", $"every service of plan '{plan.Name}' recreated on host '{host.Name}'");
         db.Rollouts.Add(rollout);
         try
         {

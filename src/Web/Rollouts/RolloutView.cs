@@ -30,7 +30,11 @@ public sealed record RolloutView(
     DateTimeOffset? FinishedAt,
     string? Error,
     IReadOnlyList<RolloutPhaseView> Phases,
-    IReadOnlyList<RolloutEventView> Events);
+    IReadOnlyList<RolloutEventView> Events)
+{
+    /// <summary>What the start decided for each service (keep, create, recreate, scale) and the orphans it removes.</summary>
+    public Domain.Rollouts.ReconcilePlan? Reconcile { get; init; }
+}
 
 public sealed record RolloutSummary(Guid Id, string PlanName, int Revision, string HostName, string State, string StartedBy, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
 
@@ -63,7 +67,10 @@ public static class RolloutQueries
             .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, Scrub(e.Message), e.Actor)).ToList();
         return new RolloutView(
             r.Id, r.PlanId, r.Plan!.Name, r.PlanRevision!.Number, r.HostId, r.Host!.Name, r.State.ToString(), r.CurrentPhase,
-            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Scrub(r.Error), phases, events);
+            r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Scrub(r.Error), phases, events)
+        {
+            Reconcile = r.Preflight?.Reconcile,
+        };
     }
 
     public static Task<List<RolloutSummary>> RecentAsync(DeployDeckDbContext db, int skip, int take, CancellationToken cancellationToken) =>

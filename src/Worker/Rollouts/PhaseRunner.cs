@@ -210,10 +210,11 @@ public sealed class PhaseRunner(
     private async Task RetirePreviousAsync(RolloutContext context, PhaseSpec phase, CancellationToken ct)
     {
         var earlier = await previous.ListAsync(context, ct);
-        foreach (var service in phase.Services.Where(s => UpdateOrders.Choose(s).Order == UpdateOrder.StartFirst)) // stop-first ones were kept already
+        // Stop-first ones were kept before their successor started; containers a scale-down retires go now.
+        foreach (var service in phase.Services.Where(s => UpdateOrders.Choose(s).Order == UpdateOrder.StartFirst || context.Reconcile?.For(s.Name)?.Action == ReconcileAction.Scale))
         {
             // A stopped one too: with its restart policy it would come back when the engine restarts.
-            foreach (var container in earlier.Where(c => c.Labels.GetValueOrDefault(OwnershipLabels.Service) == service.Name))
+            foreach (var container in earlier.Where(c => PreviousVersions.ServiceOf(c) == service.Name))
                 await previous.KeepAsync(context, phase.Name, container, "its successor passed the phase", StepKey.Service(service.Name, 1, $"replace:{container.Id}"), ct);
         }
     }

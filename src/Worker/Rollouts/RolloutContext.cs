@@ -37,6 +37,12 @@ public sealed class RolloutContext
     /// <summary>The launcher's host check, which the first phase may go on while it is fresh.</summary>
     public PreflightResult? LaunchCheck { get; init; }
 
+    /// <summary>What the launcher decided for each service (keep, create, recreate, scale) and the orphans; null: recreate all.</summary>
+    public Domain.Rollouts.ReconcilePlan? Reconcile => LaunchCheck?.Reconcile;
+
+    /// <summary>A service's containers that stay as they are (kept or scaled), and are no previous version to stop.</summary>
+    public IReadOnlyList<string> Kept(string service) => Reconcile?.For(service) is { Action: Domain.Rollouts.ReconcileAction.Keep or Domain.Rollouts.ReconcileAction.Scale } d ? d.Keep : [];
+
     /// <summary>Labels every container of this rollout carries, as the engine's own record of who owns it.</summary>
     public Dictionary<string, string> Filter(string? phase = null)
     {
@@ -47,6 +53,9 @@ public sealed class RolloutContext
     }
 
     public Dictionary<string, string> PlanFilter() => new() { [OwnershipLabels.Plan] = PlanId.ToString() };
+
+    /// <summary>Compose's own label of the project: DeployDeck's containers and those <c>docker compose</c> started carry it.</summary>
+    public Dictionary<string, string> ProjectFilter() => new() { [ComposeLabels.Project] = Layout.Project };
 
     public static RolloutContext From(Rollout rollout, Plan plan, PlanSpec spec, HostEngine host) => new()
     {

@@ -1,4 +1,3 @@
-using DeployDeck.Domain.Engine;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
@@ -96,6 +95,7 @@ public sealed class RolloutDriver(
                         return;
                     continue;
                 case RolloutState.Running when rollout.CurrentPhase >= plan.Phases.Count:
+                    await RetireOrphansAsync(context, remove: !context.KeepPrevious, ct);
                     if (!context.KeepPrevious) // a fleet that may roll every host back removes them when it ends
                         await RemoveRetiredAsync(context, ct);
                     await recorder.RecordAsync(rolloutId, RolloutEventKinds.Succeeded, "Every phase passed", ct,
@@ -226,13 +226,37 @@ public sealed class RolloutDriver(
         }
     }
 
+    /// <summary>
+    /// Once every phase passed, the containers of services the revision no longer has stop (restart policy "no"), and go
+    /// when the rollout succeeds; their volumes stay. A fleet keeps them stopped until it ends.
+    /// </summary>
+    private async Task RetireOrphansAsync(RolloutContext context, bool remove, CancellationToken ct)
+    {
+        foreach (var orphan in context.Reconcile?.Orphans ?? [])
+        {
+            var seen = await context.Engine.InspectAsync(orphan.ContainerId, ct);
+            if (seen is null)
+                continue;
+            await context.Engine.SetRestartPolicyAsync(orphan.ContainerId, RestartPolicy.No, ct);
+            if (seen.Running)
+                await context.Engine.StopAsync(orphan.ContainerId, TimeSpan.FromSeconds(10), ct);
+            await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.OrphanStopped, $"Stopped orphan container {orphan.ContainerName}: {orphan.Reason}", ct,
+                service: orphan.Service, key: StepKey.Rollout($"orphan-stopped:{orphan.ContainerId}"));
+            if (!remove)
+                continue;
+            await context.Engine.RemoveAsync(orphan.ContainerId, ct);
+            await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.OrphanRemoved, $"Removed orphan container {orphan.ContainerName}; its volumes stay", ct,
+                service: orphan.Service, key: StepKey.Rollout($"orphan-removed:{orphan.ContainerId}"));
+        }
+    }
+
     /// <summary>The rollout succeeded: the previous versions it kept for a rollback go.</summary>
     private async Task RemoveRetiredAsync(RolloutContext context, CancellationToken ct)
     {
         var services = context.Plan.AllServices.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var old in await previous.ListAsync(context, ct))
         {
-            var service = old.Labels.GetValueOrDefault(OwnershipLabels.Service);
+            var service = PreviousVersions.ServiceOf(old);
             if (service is null || !services.Contains(service))
                 continue;
             await context.Engine.RemoveAsync(old.Id, ct);

@@ -34,7 +34,8 @@ public sealed class ServiceDeployer(
         try
         {
             var order = UpdateOrders.Choose(service);
-            if (order.Order == UpdateOrder.StopFirst)
+            var kept = await KeptAsync(context, run, service, ct);
+            if (order.Order == UpdateOrder.StopFirst && kept.Count < service.Replicas)
             {
                 foreach (var old in PreviousVersions.Latest(earlier, service.Name))
                     await previous.KeepAsync(context, run.Phase.Name, old, $"stop-first: {order.Why}", run.ServiceKey(service.Name, $"stop-first:{old.Id[..12]}"), ct);
@@ -51,6 +52,12 @@ public sealed class ServiceDeployer(
             for (var number = 1; number <= service.Replicas; number++)
             {
                 var request = await RequestAsync(context, run, service, number, ct);
+                if (kept.GetValueOrDefault(number) is { } same)
+                {
+                    containers.Add((number, same, request));
+                    continue;
+                }
+
                 var mine = existing.FirstOrDefault(c => NumberOf(c) == number);
                 if (mine is not null)
                 {
@@ -93,6 +100,34 @@ public sealed class ServiceDeployer(
         {
             return await FailedAsync(context, run, service, ex.Message, ct);
         }
+    }
+
+    /// <summary>
+    /// The containers the reconcile plan keeps for the service, by number, that still run: they stay untouched and are only
+    /// checked (ready, gates). One that stopped since the plan was made is created again instead.
+    /// </summary>
+    private async Task<Dictionary<int, string>> KeptAsync(RolloutContext context, PhaseRun run, ServiceSpec service, CancellationToken ct)
+    {
+        var kept = new Dictionary<int, string>();
+        var decision = context.Reconcile?.For(service.Name);
+        foreach (var id in context.Kept(service.Name))
+        {
+            var seen = await context.Engine.InspectAsync(id, ct);
+            var number = int.TryParse(seen?.Labels.GetValueOrDefault(ComposeLabels.ContainerNumber), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
+            if (seen is not { Running: true } || kept.ContainsKey(number))
+            {
+                await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceKept, $"{seen?.Name ?? id[..12]} was to be kept but is {(seen is null ? "gone" : seen.Status)}: a new container replaces it", ct,
+                    run.Phase.Name, service.Name, run.ServiceKey(service.Name, $"kept:{id[..12]}"));
+                continue;
+            }
+
+            kept[number] = id;
+            await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.WaitingHealthy, id, null, ct);
+            await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceKept, $"Kept {seen.Name}: {decision?.Reason}; its gates are checked", ct,
+                run.Phase.Name, service.Name, run.ServiceKey(service.Name, $"kept:{id[..12]}"));
+        }
+
+        return kept;
     }
 
     /// <summary>A service's update order as the record says it: the order, and why.</summary>

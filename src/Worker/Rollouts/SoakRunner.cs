@@ -32,9 +32,10 @@ public sealed class SoakRunner(
         var baselines = new List<(ServiceSpec Service, ContainerObservation Baseline)>();
         foreach (var service in phase.Services.Where(s => !context.Plan.IsOneShot(s.Name)))
         {
-            foreach (var container in containers[service.Name])
+            // The containers the reconcile plan kept are soaked as the new ones are.
+            foreach (var id in containers[service.Name].Select(c => c.Id).Concat(context.Kept(service.Name)).Distinct(StringComparer.Ordinal))
             {
-                if (await context.Engine.InspectAsync(container.Id, ct) is { } seen)
+                if (await context.Engine.InspectAsync(id, ct) is { } seen)
                     baselines.Add((service, seen));
             }
         }

@@ -42,6 +42,8 @@ public partial class PlanDetail
     private bool _saving;
     private string? _comment;
     private LaunchRefusal? _refusal;
+    private Domain.Rollouts.ReconcilePlan? _confirm;
+    private bool _forceRecreate;
     private PlanRefusal? _saveRefusal;
     private string? _editing;
     private ServiceDraft? _serviceDraft;
@@ -61,6 +63,9 @@ public partial class PlanDetail
 
     [Inject]
     private RolloutLauncher Launcher { get; set; } = default!;
+
+    [Inject]
+    private Web.Hosts.HostOperations HostOps { get; set; } = default!;
 
     [Inject]
     private IAuthorizationService Authorization { get; set; } = default!;
@@ -220,6 +225,35 @@ public partial class PlanDetail
         _changes = await Store.CompareAsync(Id, from, to, default);
     }
 
+    /// <summary>"Start rollout" shows first what the start would do to each service on the host: the reconcile plan.</summary>
+    private async Task ConfirmAsync()
+    {
+        _starting = true;
+        _refusal = null;
+        try
+        {
+            var (result, problem) = await HostOps.DryRunAsync(Id, null, _hostId, default, _forceRecreate);
+            if (problem is not null)
+            {
+                _refusal = new LaunchRefusal(problem.ProblemDetails.Status ?? 500, problem.ProblemDetails.Title ?? "Dry run failed", problem.ProblemDetails.Detail ?? "");
+                _confirm = null;
+                return;
+            }
+
+            _confirm = result!.Reconcile;
+        }
+        finally
+        {
+            _starting = false;
+        }
+    }
+
+    private async Task ForceRecreateChangedAsync(bool value)
+    {
+        _forceRecreate = value;
+        await ConfirmAsync();
+    }
+
     private async Task StartAsync(string? acknowledgement)
     {
         _starting = true;
@@ -227,10 +261,11 @@ public partial class PlanDetail
         try
         {
             var user = (await AuthenticationState).User;
-            var (id, refusal) = await Launcher.StartAsync(Id, _hostId, user, default, acknowledgement);
+            var (id, refusal) = await Launcher.StartAsync(Id, _hostId, user, default, acknowledgement, _forceRecreate);
             if (refusal is not null)
             {
                 _refusal = refusal;
+                _confirm = null;
                 return;
             }
 
