@@ -106,7 +106,7 @@ internal static class RolloutBench
             TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.Zero),
     };
 
-    private static PlanSpec Plan() => new(Enumerable.Range(0, Phases).Select(p => new PhaseSpec
+    internal static PlanSpec Plan() => new(Enumerable.Range(0, Phases).Select(p => new PhaseSpec
     {
         Name = $"phase{p + 1}",
         Services = Enumerable.Range(0, PerPhase).Select(i => Probe($"s{p + 1}-{i + 1}")).ToList(),
@@ -232,7 +232,7 @@ internal static class RolloutBench
         }
     }
 
-    private static string ComposeFile()
+    internal static string ComposeFile()
     {
         var yaml = new StringBuilder("version: \"2.4\"\nservices:\n");
         for (var p = 1; p <= Phases; p++)
@@ -266,7 +266,7 @@ internal static class RolloutBench
         return yaml.ToString();
     }
 
-    private static async Task ComposeCommandAsync(string dir, string project, params string[] args)
+    internal static async Task ComposeCommandAsync(string dir, string project, params string[] args)
     {
         var info = new ProcessStartInfo("docker-compose") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("-p");
@@ -281,8 +281,8 @@ internal static class RolloutBench
             throw new InvalidOperationException($"docker-compose {string.Join(' ', args)} failed: {await stderr}");
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    internal static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static void Row(string what, List<double> ms) =>
+    internal static void Row(string what, List<double> ms) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {what} | {Median(ms) / 1000:0.00} s | {ms.Min() / 1000:0.00} s | {ms.Max() / 1000:0.00} s |"));
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DeployDeck.Integration.Tests.Api;
 using DeployDeck.Tests.Shared;
+using Docker.DotNet;
 using Docker.DotNet.Models;
 
 namespace DeployDeck.Integration.Tests.Compose;
@@ -299,5 +300,188 @@ public sealed class ComposeRolloutTests() : AppPerClass()
         Assert.Contains(tool.Mounts, m => m.Source == "/var/run/docker.sock" && !m.RW);
         var again = await op.PostAsJsonAsync($"/api/plans/{planId}/revisions/import", new { files = new[] { new { name = "docker-compose.yml", content = compose.Replace("32m", "48m", StringComparison.Ordinal) + NoSoak } } });
         Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+    }
+
+    /// <summary>The running containers of the app's rollouts for a service, by DeployDeck's label: the service's containers now.</summary>
+    private async Task<List<ContainerListResponse>> RunningAsync(string project, string service)
+    {
+        using var docker = DeployDeckApp.Docker();
+        var all = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true, [$"com.docker.compose.service={service}"] = true },
+            },
+        });
+        return all.ToList();
+    }
+
+    private static string Action(JsonElement rollout, string service) =>
+        rollout.GetProperty("reconcile").GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("action").GetString()!;
+
+    private static string Reason(JsonElement rollout, string service) =>
+        rollout.GetProperty("reconcile").GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("reason").GetString()!;
+
+    private static IEnumerable<JsonElement> Events(JsonElement rollout, string kind) =>
+        rollout.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("kind").GetString() == kind);
+
+    [Fact]
+    public async Task An_unchanged_plan_replaces_nothing_an_environment_change_recreates_that_service_and_its_restart_dependents_and_an_orphan_goes()
+    {
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        string Compose(string dbVersion, bool withCache = true) => $$$"""
+            services:
+              db:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                environment: {PROBE_VERSION: "{{{dbVersion}}}"}
+                labels: {deploydeck.phase: core}
+                healthcheck: {test: {{{Health}}}, interval: 1s, timeout: 2s, retries: 5}
+              api:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                labels: {deploydeck.phase: business}
+                depends_on: {db: {condition: service_healthy, restart: true}}
+              web:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                labels: {deploydeck.phase: business}
+            {{{(withCache ? """
+              cache:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                labels: {deploydeck.phase: business}
+                volumes: [cachedata:/data]
+            volumes:
+              cachedata: {}
+            """ : "")}}}
+            """;
+        var (planId, plan) = await ImportAsync(admin, "Keep Shop", Compose("one"));
+        var project = plan.GetProperty("projectName").GetString()!;
+        Succeeded(await RollOutAsync(admin, planId));
+        var before = new Dictionary<string, ContainerInspectResponse>();
+        using var docker = DeployDeckApp.Docker();
+        foreach (var service in new[] { "db", "api", "web", "cache" })
+            before[service] = await docker.Containers.InspectContainerAsync(Assert.Single(await RunningAsync(project, service)).ID);
+
+        // The same revision again: every container stays as it was, only the gates run.
+        var same = await RollOutAsync(admin, planId);
+        Succeeded(same);
+        Assert.All(new[] { "db", "api", "web", "cache" }, s => Assert.Equal("Keep", Action(same, s)));
+        Assert.Empty(Events(same, "service.created"));
+        Assert.Equal(4, Events(same, "service.kept").Count());
+        foreach (var service in before.Keys)
+        {
+            var now = await docker.Containers.InspectContainerAsync(Assert.Single(await RunningAsync(project, service)).ID);
+            Assert.Equal(before[service].ID, now.ID);
+            Assert.Equal(before[service].State!.StartedAt, now.State!.StartedAt);
+        }
+
+        // One environment change: that service and its restart: true dependent are recreated; the others stay.
+        await ReimportAsync(admin, planId, Compose("two"));
+        var changed = await RollOutAsync(admin, planId);
+        Succeeded(changed);
+        Assert.Equal("environment key PROBE_VERSION changed", Reason(changed, "db"));
+        Assert.Equal("db is recreated and it depends on it with restart: true", Reason(changed, "api"));
+        Assert.Equal(["api", "db"], Events(changed, "service.created").Select(e => e.GetProperty("service").GetString()).Order(StringComparer.Ordinal));
+        Assert.NotEqual(before["db"].ID, Assert.Single(await RunningAsync(project, "db")).ID);
+        Assert.NotEqual(before["api"].ID, Assert.Single(await RunningAsync(project, "api")).ID);
+        Assert.Equal(before["web"].ID, Assert.Single(await RunningAsync(project, "web")).ID);
+        Assert.Equal(before["cache"].ID, Assert.Single(await RunningAsync(project, "cache")).ID);
+
+        // A service removed from the plan is an orphan: its container goes once every phase passed, its volume stays.
+        await ReimportAsync(admin, planId, Compose("two", withCache: false));
+        var removed = await RollOutAsync(admin, planId);
+        Succeeded(removed);
+        var orphan = Assert.Single(removed.GetProperty("reconcile").GetProperty("orphans").EnumerateArray());
+        Assert.Equal("cache", orphan.GetProperty("service").GetString());
+        Assert.Single(Events(removed, "orphan.removed"));
+        Assert.Empty(await RunningAsync(project, "cache"));
+        Assert.Equal($"{project}_cachedata", (await docker.Volumes.InspectAsync($"{project}_cachedata")).Name);
+    }
+
+    [Fact]
+    public async Task A_stack_docker_compose_started_is_adopted_with_its_data_and_a_container_of_another_project_on_a_needed_port_refuses_the_start()
+    {
+        var project = $"adopt{Guid.NewGuid():N}"[..13];
+        var port = 20000 + Random.Shared.Next(10000);
+        var compose = $$$"""
+            services:
+              store:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                volumes: [data:/data]
+                healthcheck: {test: {{{Health}}}, interval: 1s, timeout: 2s, retries: 5}
+              front:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                ports: ["127.0.0.1:{{{port}}}:8080"]
+            volumes:
+              data: {}
+            """;
+        var directory = Directory.CreateTempSubdirectory("adopt-");
+        var file = Path.Combine(directory.FullName, "docker-compose.yml");
+        await File.WriteAllTextAsync(file, compose);
+        using var docker = DeployDeckApp.Docker();
+        try
+        {
+            Assert.Equal(0, ComposeCli(file, project, "up", "-d").ExitCode);
+            var theirs = (await RunningAsync(project, "store")).Concat(await RunningAsync(project, "front")).Select(c => c.ID).ToList();
+            Assert.Equal(2, theirs.Count);
+            var store = Assert.Single(await RunningAsync(project, "store"));
+            await ExecAsync(store.ID, "/bin/sh", "-c", "echo from-compose > /data/file");
+
+            // A container of no project holding the fixed port: the start is refused naming it, nothing is touched.
+            using var admin = App.CreateClient(await App.AdminTokenAsync());
+            var (planId, _) = await ImportAsync(admin, project, compose.Replace($"{port}:8080", $"{port + 1}:8080", StringComparison.Ordinal));
+            var squatter = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+            {
+                Name = $"squatter-{project}",
+                Image = "deploydeck/probe:latest",
+                Labels = new Dictionary<string, string> { ["deploydeck.test"] = "true", ["deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local" },
+                ExposedPorts = new Dictionary<string, EmptyStruct> { ["8080/tcp"] = default },
+                HostConfig = new HostConfig
+                {
+                    Memory = 32L << 20,
+                    PortBindings = new Dictionary<string, IList<PortBinding>> { ["8080/tcp"] = [new PortBinding { HostIP = "127.0.0.1", HostPort = $"{port + 1}" }] },
+                },
+            })).ID;
+            await docker.Containers.StartContainerAsync(squatter, new ContainerStartParameters());
+            var refused = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId = await App.HostIdAsync() });
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains($"host port {port + 1}, which container squatter-{project} of no Compose project holds", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            await docker.Containers.RemoveContainerAsync(squatter, new ContainerRemoveParameters { Force = true });
+
+            // The same file: Compose's containers are the previous version, replaced in order and removed on success.
+            await ReimportAsync(admin, planId, compose);
+            var rollout = await RollOutAsync(admin, planId);
+            Succeeded(rollout);
+            Assert.Contains("was started by docker compose", Reason(rollout, "store"), StringComparison.Ordinal);
+            foreach (var id in theirs)
+                await Assert.ThrowsAsync<DockerContainerNotFoundException>(() => docker.Containers.InspectContainerAsync(id));
+            var ours = Assert.Single(await RunningAsync(project, "store"));
+            Assert.Equal("true", ours.Labels["deploydeck.managed"]);
+            Assert.Single(await RunningAsync(project, "front"));
+            Assert.Equal("from-compose", await ExecAsync(ours.ID, "/bin/cat", "/data/file"));
+        }
+        finally
+        {
+            // Compose's own down removes what it made (its volume too) and DeployDeck's containers of the project.
+            ComposeCli(file, project, "down", "-v", "--remove-orphans");
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static (int ExitCode, string Output) ComposeCli(string file, string project, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-p", project, "-f", file }.Concat(args))
+            info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + error);
     }
 }
