@@ -421,10 +421,21 @@ public sealed class ExtraEngine : IAsyncDisposable
         var process = Process.Start(info)!;
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
         var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (gate) log.Dispose(); };
-        process.EnableRaisingEvents = true;
+        var open = 2;
+        // Lines can arrive after Exited: the log closes once both streams have ended (a null line), never before.
+        void Write(string? line)
+        {
+            lock (gate)
+            {
+                if (line is not null)
+                    log.WriteLine(line);
+                else if (--open == 0)
+                    log.Dispose();
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Write(e.Data);
+        process.ErrorDataReceived += (_, e) => Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _processes.Add(process);
