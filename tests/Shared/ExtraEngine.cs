@@ -341,7 +341,8 @@ public sealed class ExtraEngine : IAsyncDisposable
         await Task.Delay(200);
 
         foreach (var mount in File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1])
-                     .Where(m => m.StartsWith(state + "/", StringComparison.Ordinal) || m.StartsWith(data + "/", StringComparison.Ordinal))
+                     // dockerd bind-mounts its data root onto itself: that mount goes too, after the ones below it.
+                     .Where(m => m == state || m == data || m.StartsWith(state + "/", StringComparison.Ordinal) || m.StartsWith(data + "/", StringComparison.Ordinal))
                      .OrderByDescending(m => m.Length))
             await TryRunAsync("umount", "-l", mount);
 

@@ -126,7 +126,12 @@ public static class PlanDocuments
             });
         }
 
-        return new PlanSpec(phases, Bytes(update.StackBudgetBytes, "stack budget", null, null, issues));
+        // The document carries phases and services only: the project's declarations and the allowance stay the revision's.
+        return new PlanSpec(phases, Bytes(update.StackBudgetBytes, "stack budget", null, null, issues))
+        {
+            Resources = previous?.Resources ?? ProjectResources.None,
+            HostAccess = previous?.HostAccess,
+        };
     }
 
     private static ServiceSpec ToSpec(ServiceDto s, string phase, ServiceSpec? previous, List<PlanIssue> issues)
@@ -172,7 +177,12 @@ public static class PlanDocuments
                 "service_healthy" => DependencyCondition.ServiceHealthy,
                 "service_completed_successfully" => DependencyCondition.ServiceCompletedSuccessfully,
                 _ => Fail(issues, phase, name, $"depends on {d.Service}: condition '{d.Condition}' is not service_started, service_healthy or service_completed_successfully", DependencyCondition.ServiceStarted),
-            })).ToList(),
+            })
+            {
+                // restart and required are not in the document: the revision's stay.
+                Restart = previous?.DependsOn.FirstOrDefault(x => x.Service == d.Service)?.Restart ?? false,
+                Required = previous?.DependsOn.FirstOrDefault(x => x.Service == d.Service)?.Required ?? true,
+            }).ToList(),
             Build = s.Build ?? previous?.Build,
             Volumes = s.Volumes ?? previous?.Volumes ?? [],
             Networks = s.Networks ?? previous?.Networks ?? [],

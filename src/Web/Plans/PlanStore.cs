@@ -271,7 +271,8 @@ public sealed class PlanStore(IDbContextFactory<DeployDeckDbContext> dbFactory, 
             return (null, Invalid(issues));
 
         spec = spec with { Resources = resources ?? previous?.Resources ?? spec.Resources, HostAccess = null };
-        var changes = previous is null ? [] : PlanDiff.Compare(previous, spec);
+        // The allowance is decided below for what is saved: it is not a change the author made.
+        var changes = previous is null ? [] : PlanDiff.Compare(previous with { HostAccess = null }, spec);
         if (latest is not null && changes.Count == 0 && PlanMapping.SameContent(previous!, spec))
             return (ToDto(plan, latest), null);
 

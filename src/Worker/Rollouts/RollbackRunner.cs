@@ -89,7 +89,9 @@ public sealed class RollbackRunner(
         {
             foreach (var container in PreviousVersions.Latest(all, service.Name).OrderBy(c => c.Name, StringComparer.Ordinal))
             {
-                var spec = await previous.SpecAsync(container, service.Name, ct) ?? service;
+                // docker compose's container (adopted) has no revision: the engine's own health check of it counts, no gates.
+                var spec = await previous.SpecAsync(container, service.Name, ct)
+                    ?? (PreviousVersions.IsCompose(container) ? service with { HealthCheck = null, Gates = [] } : service);
                 var before = await context.Engine.InspectAsync(container.Id, ct);
                 if (before is null)
                     continue;

@@ -411,11 +411,13 @@ public sealed class ComposeRolloutTests() : AppPerClass()
               store:
                 image: deploydeck/probe:latest
                 mem_limit: 32m
+                labels: {deploydeck.phase: core}
                 volumes: [data:/data]
                 healthcheck: {test: {{{Health}}}, interval: 1s, timeout: 2s, retries: 5}
               front:
                 image: deploydeck/probe:latest
                 mem_limit: 32m
+                labels: {deploydeck.phase: core}
                 ports: ["127.0.0.1:{{{port}}}:8080"]
             volumes:
               data: {}
@@ -452,6 +454,14 @@ public sealed class ComposeRolloutTests() : AppPerClass()
             Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
             Assert.Contains($"host port {port + 1}, which container squatter-{project} of no Compose project holds", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             await docker.Containers.RemoveContainerAsync(squatter, new ContainerRemoveParameters { Force = true });
+
+            // A version that never becomes healthy: Compose's containers are the previous version, and come back.
+            await ReimportAsync(admin, planId, compose.Replace(Health, """["CMD", "/bin/false"]""", StringComparison.Ordinal).Replace("retries: 5", "retries: 1", StringComparison.Ordinal));
+            var failed = await RollOutAsync(admin, planId);
+            Assert.True(failed.GetProperty("state").GetString() == "RolledBack", failed.ToString());
+            foreach (var id in theirs)
+                Assert.True((await docker.Containers.InspectContainerAsync(id)).State!.Running, $"docker compose's container {id} is not back:\n{failed}");
+            Assert.Equal("from-compose", await ExecAsync(store.ID, "/bin/cat", "/data/file"));
 
             // The same file: Compose's containers are the previous version, replaced in order and removed on success.
             await ReimportAsync(admin, planId, compose);
