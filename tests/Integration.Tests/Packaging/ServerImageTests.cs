@@ -137,8 +137,15 @@ public sealed class ServerImageTests : IAsyncLifetime
         Assert.Equal($"gateway of test {_tag}\n", await http.GetStringAsync("/"));
         Assert.StartsWith("probe v1 on ", await http.GetStringAsync("/api/"), StringComparison.Ordinal);
 
-        // Its access log goes to the container's stdout.
-        Assert.Contains("GET /api/ HTTP/1.1\" 200", await LogsAsync(gateway), StringComparison.Ordinal);
+        // Its access log goes to the container's stdout; the engine may hand out the last line a moment later.
+        var logs = await LogsAsync(gateway);
+        for (var wait = 0; wait < 50 && !logs.Contains("GET /api/ HTTP/1.1\" 200", StringComparison.Ordinal); wait++)
+        {
+            await Task.Delay(200);
+            logs = await LogsAsync(gateway);
+        }
+
+        Assert.Contains("GET /api/ HTTP/1.1\" 200", logs, StringComparison.Ordinal);
     }
 
     [Fact]
