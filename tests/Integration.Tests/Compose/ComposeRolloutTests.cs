@@ -428,7 +428,7 @@ public sealed class ComposeRolloutTests() : AppPerClass()
         using var docker = DeployDeckApp.Docker();
         try
         {
-            Assert.Equal(0, ComposeCli(file, project, "up", "-d").ExitCode);
+            Assert.Equal(0, ComposeCli.Run(file, project, "up", "-d").ExitCode);
             var theirs = (await RunningAsync(project, "store")).Concat(await RunningAsync(project, "front")).Select(c => c.ID).ToList();
             Assert.Equal(2, theirs.Count);
             var store = Assert.Single(await RunningAsync(project, "store"));
@@ -478,20 +478,8 @@ public sealed class ComposeRolloutTests() : AppPerClass()
         finally
         {
             // Compose's own down removes what it made (its volume too) and DeployDeck's containers of the project.
-            ComposeCli(file, project, "down", "-v", "--remove-orphans");
+            ComposeCli.Run(file, project, "down", "-v", "--remove-orphans");
             directory.Delete(recursive: true);
         }
-    }
-
-    private static (int ExitCode, string Output) ComposeCli(string file, string project, params string[] args)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-p", project, "-f", file }.Concat(args))
-            info.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error);
     }
 }
