@@ -49,6 +49,18 @@ public sealed class BrowserFixture : IAsyncLifetime
         return page;
     }
 
+    /// <summary>
+    /// A host's page through the navigation, each click waiting for its page: the Overview has the same host link, and a
+    /// click on it while the Hosts page is still on its way is overtaken by that page.
+    /// </summary>
+    public static async Task OpenHostAsync(IPage page, string host)
+    {
+        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/hosts$"));
+        await page.GetByRole(AriaRole.Link, new() { Name = host, Exact = true }).ClickAsync();
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/hosts/[0-9a-f-]{36}$"));
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null)

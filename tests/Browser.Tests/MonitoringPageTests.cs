@@ -16,8 +16,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture)
         using var docker = DeployDeckApp.Docker();
         var password = await fixture.App.CreateUserAsync("monitor-viewer", "Viewer");
         var page = await fixture.SignedInPageAsync("monitor-viewer", password);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
-        await page.GetByRole(AriaRole.Link, new() { Name = "local", Exact = true }).ClickAsync();
+        await BrowserFixture.OpenHostAsync(page, "local");
 
         // Started once the page is open, allocating 15 s later: the page shows its small figure before the memory grows
         // (new containers are listed within 5 s).

@@ -13,8 +13,7 @@ public sealed class PreflightPageTests(BrowserFixture fixture)
         var password = await fixture.App.CreateUserAsync("preflight-op", "Operator");
         var page = await fixture.SignedInPageAsync("preflight-op", password);
 
-        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
-        await page.GetByRole(AriaRole.Link, new() { Name = "local", Exact = true }).ClickAsync();
+        await BrowserFixture.OpenHostAsync(page, "local");
         try
         {
             await Assertions.Expect(page.Locator("[data-testid=host-band]")).ToHaveAttributeAsync("data-band", "Green", new() { Timeout = 20_000 });
