@@ -19,6 +19,8 @@ public sealed class RolloutStepsTests
         Assert.Equal(UpdateOrder.StartFirst, UpdateOrders.Choose(readOnly).Order);
         Assert.Equal(UpdateOrder.StopFirst, UpdateOrders.Choose(Service() with { Options = new ContainerOptions { ContainerName = "fixed" } }).Order);
         Assert.Equal(UpdateOrder.StopFirst, UpdateOrders.Choose(Service(), imageVolumes: ["/data"]).Order);
+        var anonymous = Service() with { Volumes = [new VolumeMount("volume", null, "/data")] };
+        Assert.Equal("it keeps data in the anonymous volume at /data, which the new container takes over", UpdateOrders.Choose(anonymous).Why);
     }
 
     [Fact]

@@ -139,7 +139,17 @@ public sealed record ContainerObservation
     public HealthCheck? HealthCheck { get; init; }
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What is mounted where: a volume by its name.</summary>
+    public IReadOnlyList<ObservedMount> Mounts { get; init; } = [];
+
+    /// <summary>The directories declared as volumes, by the image or when the container was created.</summary>
+    public IReadOnlyList<string> DeclaredVolumes { get; init; } = [];
 }
+
+/// <param name="Type">"volume", "bind", "tmpfs".</param>
+/// <param name="Name">A volume's name; null for the other types.</param>
+public sealed record ObservedMount(string Type, string? Name, string Destination);
 
 public sealed record ContainerSummary(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels)
 {

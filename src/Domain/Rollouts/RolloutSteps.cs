@@ -94,6 +94,8 @@ public static class UpdateOrders
             return $"it has the fixed container name {name}";
         if (service.Volumes.FirstOrDefault(v => !v.ReadOnly && (v.IsNamedVolume || v.IsBind)) is { } mount)
             return $"it mounts {mount.Source} read-write at {mount.Target}";
+        if (service.Volumes.FirstOrDefault(v => !v.ReadOnly && v.Type == "volume" && v.Source is null) is { } anonymous)
+            return $"it keeps data in the anonymous volume at {anonymous.Target}, which the new container takes over";
         if (imageVolumes?.FirstOrDefault(v => service.Volumes.All(m => m.Target != v)) is { } data)
             return $"its image keeps data in the volume {data}, which the new container takes over";
         return null;

@@ -558,6 +558,8 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
             ? new Domain.Plans.HealthCheck(hc.Test.ToList(), Or(hc.Interval, 30), Or(hc.Timeout, 30), hc.Retries > 0 ? (int)hc.Retries : 3, Or(hc.StartPeriod, 0))
             : null,
         Labels = new Dictionary<string, string>(config.Labels ?? new Dictionary<string, string>()),
+        Mounts = (c.Mounts ?? []).Select(m => new ObservedMount(m.Type ?? "", string.IsNullOrEmpty(m.Name) ? null : m.Name, m.Destination ?? "")).ToList(),
+        DeclaredVolumes = (config.Volumes?.Keys ?? Enumerable.Empty<string>()).ToList(),
     };
 
     /// <summary>The engine's health-check durations: unset (zero) means its default.</summary>

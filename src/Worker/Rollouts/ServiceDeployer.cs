@@ -33,8 +33,9 @@ public sealed class ServiceDeployer(
     {
         try
         {
-            var order = UpdateOrders.Choose(service);
             var kept = await KeptAsync(context, run, service, ct);
+            var (requests, carried) = await RequestsAsync(context, run, service, kept, earlier, ct);
+            var order = UpdateOrders.Choose(service, carried);
             if (order.Order == UpdateOrder.StopFirst && kept.Count < service.Replicas)
             {
                 foreach (var old in PreviousVersions.Latest(earlier, service.Name))
@@ -51,7 +52,7 @@ public sealed class ServiceDeployer(
             var containers = new List<(int Number, string Id, ContainerRequest Request)>();
             for (var number = 1; number <= service.Replicas; number++)
             {
-                var request = await RequestAsync(context, run, service, number, ct);
+                var request = requests[number];
                 if (kept.GetValueOrDefault(number) is { } same)
                 {
                     containers.Add((number, same, request));
@@ -72,7 +73,10 @@ public sealed class ServiceDeployer(
                 await context.Engine.StartAsync(id, ct);
                 await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.Starting, id, null, ct);
                 var which = service.Replicas == 1 ? "" : $" #{number}";
-                await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {Order(order)}", ct,
+                var taken = request.Mounts.Where(m => m.Type == "volume" && m.Source is not null && !service.Volumes.Any(v => v.Target == m.Target && v.Source is not null))
+                    .Select(m => m.Target).ToList();
+                var carriedOver = taken.Count == 0 ? "" : $"; took over its previous container's volume at {string.Join(", ", taken)}";
+                await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {Order(order)}{carriedOver}", ct,
                     run.Phase.Name, service.Name, run.ServiceKey(service.Name, "created", number));
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceStarted, $"Started{which}", ct, run.Phase.Name, service.Name, run.ServiceKey(service.Name, "started", number));
                 containers.Add((number, id, request));
@@ -135,6 +139,33 @@ public sealed class ServiceDeployer(
 
     private static int NumberOf(ContainerSummary c) =>
         int.TryParse(c.Labels.GetValueOrDefault(ComposeLabels.ContainerNumber), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
+
+    /// <summary>
+    /// Each container's request by number; a new one takes over the volumes its predecessor (of the same number) had at
+    /// the directories declared without a name, as Compose does. The directories carried over are returned too: a service
+    /// that takes over data is stop-first, since two containers must not share it.
+    /// </summary>
+    private async Task<(Dictionary<int, ContainerRequest> Requests, IReadOnlyList<string> Carried)> RequestsAsync(RolloutContext context, PhaseRun run,
+        ServiceSpec service, Dictionary<int, string> kept, IReadOnlyList<ContainerSummary> earlier, CancellationToken ct)
+    {
+        var requests = new Dictionary<int, ContainerRequest>();
+        var carried = new SortedSet<string>(StringComparer.Ordinal);
+        var latest = PreviousVersions.Latest(earlier, service.Name);
+        for (var number = 1; number <= service.Replicas; number++)
+        {
+            var request = await RequestAsync(context, run, service, number, ct);
+            if (!kept.ContainsKey(number) && latest.FirstOrDefault(c => NumberOf(c) == number) is { } old && await context.Engine.InspectAsync(old.Id, ct) is { } seen)
+            {
+                var carry = AnonymousVolumes.Carry(request, seen);
+                request = request with { Mounts = carry.Mounts };
+                carried.UnionWith(carry.Targets);
+            }
+
+            requests[number] = request;
+        }
+
+        return (requests, carried.ToList());
+    }
 
     /// <summary>The container as the engine is to create it, what it borrows from other services resolved to their containers.</summary>
     private async Task<ContainerRequest> RequestAsync(RolloutContext context, PhaseRun run, ServiceSpec service, int number, CancellationToken ct)

@@ -402,6 +402,73 @@ public sealed class ComposeRolloutTests() : AppPerClass()
     }
 
     [Fact]
+    public async Task Data_in_anonymous_volumes_and_the_images_own_volumes_is_taken_over_by_the_new_container_as_compose_does()
+    {
+        using var admin = App.CreateClient(await App.AdminTokenAsync());
+        var project = $"anon{Guid.NewGuid():N}"[..12];
+        string Compose(string version) => $$$"""
+            services:
+              cache:
+                image: deploydeck/redis:7
+                mem_limit: 64m
+                environment: {VERSION: "{{{version}}}"}
+                labels: {deploydeck.phase: core}
+              files:
+                image: deploydeck/probe:latest
+                mem_limit: 32m
+                environment: {PROBE_VERSION: "{{{version}}}"}
+                labels: {deploydeck.phase: core}
+                volumes: [/data]
+                healthcheck: {test: {{{Health}}}, interval: 1s, timeout: 2s, retries: 5}
+            """;
+        var (planId, _) = await ImportAsync(admin, project, Compose("1"));
+        using var docker = DeployDeckApp.Docker();
+        var volumes = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            Succeeded(await RollOutAsync(admin, planId));
+            var cache = Assert.Single(await RunningAsync(project, "cache"));
+            var files = Assert.Single(await RunningAsync(project, "files"));
+            Assert.Equal("OK", await ExecAsync(cache.ID, "redis-cli", "set", "answer", "42"));
+            Assert.Equal("OK", await ExecAsync(cache.ID, "redis-cli", "save"));
+            await ExecAsync(files.ID, "/bin/sh", "-c", "echo kept > /data/file");
+            foreach (var id in new[] { cache.ID, files.ID })
+                volumes.UnionWith((await docker.Containers.InspectContainerAsync(id)).Mounts.Where(m => m.Type == "volume").Select(m => m.Name!));
+            Assert.Equal(2, volumes.Count);
+
+            // A new version of both: new containers, stop-first, on the volumes their predecessors had.
+            await ReimportAsync(admin, planId, Compose("2"));
+            var upgrade = await RollOutAsync(admin, planId);
+            Succeeded(upgrade);
+            var created = Events(upgrade, "service.created").Select(e => e.GetProperty("message").GetString()!).ToList();
+            Assert.Contains(created, m => m.Contains("stop-first: it keeps data in the anonymous volume at /data", StringComparison.Ordinal) && m.Contains("took over its previous container's volume at /data", StringComparison.Ordinal));
+            Assert.Contains(created, m => m.Contains("stop-first: its image keeps data in the volume /data", StringComparison.Ordinal));
+            var newCache = Assert.Single(await RunningAsync(project, "cache"));
+            var newFiles = Assert.Single(await RunningAsync(project, "files"));
+            Assert.NotEqual(cache.ID, newCache.ID);
+            Assert.NotEqual(files.ID, newFiles.ID);
+            Assert.Equal("42", await ExecAsync(newCache.ID, "redis-cli", "get", "answer"));
+            Assert.Equal("kept", await ExecAsync(newFiles.ID, "/bin/cat", "/data/file"));
+            var now = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in new[] { newCache.ID, newFiles.ID })
+                now.UnionWith((await docker.Containers.InspectContainerAsync(id)).Mounts.Where(m => m.Type == "volume").Select(m => m.Name!));
+            Assert.Equal(volumes.Order(), now.Order());
+        }
+        finally
+        {
+            // Anonymous volumes carry no label: they go once the project's containers went.
+            foreach (var container in (await RunningAsync(project, "cache")).Concat(await RunningAsync(project, "files")))
+            {
+                volumes.UnionWith(container.Mounts.Where(m => m.Type == "volume").Select(m => m.Name!));
+                await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+            }
+
+            foreach (var volume in volumes)
+                await docker.Volumes.RemoveAsync(volume, force: true);
+        }
+    }
+
+    [Fact]
     public async Task A_stack_docker_compose_started_is_adopted_with_its_data_and_a_container_of_another_project_on_a_needed_port_refuses_the_start()
     {
         var project = $"adopt{Guid.NewGuid():N}"[..13];
