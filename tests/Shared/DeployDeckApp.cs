@@ -27,10 +27,13 @@ public sealed class DeployDeckApp : IAsyncDisposable
     private Process? _worker;
     private readonly List<(Process Process, StringBuilder Log)> _extraWorkers = [];
 
-    private DeployDeckApp(string database, string connectionString, int port)
+    private readonly string _server;
+
+    private DeployDeckApp(string database, string connectionString, string server, int port)
     {
         Database = database;
         ConnectionString = connectionString;
+        _server = server;
         BaseUrl = new Uri($"http://127.0.0.1:{port}");
     }
 
@@ -67,19 +70,21 @@ public sealed class DeployDeckApp : IAsyncDisposable
     /// <summary>Configuration given to every Worker this app starts (e.g. Rollouts__PhaseDeadlineCap).</summary>
     public Dictionary<string, string> WorkerSettings { get; } = [];
 
+    /// <param name="server">A superuser connection to another PostgreSQL than the run's (a test that restarts it).</param>
     public static async Task<DeployDeckApp> StartAsync(bool startWorker = true, IReadOnlyDictionary<string, string>? webSettings = null,
-        IReadOnlyDictionary<string, string>? workerSettings = null)
+        IReadOnlyDictionary<string, string>? workerSettings = null, string? server = null)
     {
+        server ??= AdminConnectionString;
         var database = "dd_test_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = new NpgsqlConnection(AdminConnectionString))
+        await using (var admin = new NpgsqlConnection(server))
         {
             await admin.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", admin);
             await create.ExecuteNonQueryAsync();
         }
 
-        var connectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database, Pooling = false }.ConnectionString;
-        var app = new DeployDeckApp(database, connectionString, FreePort());
+        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database, Pooling = false }.ConnectionString;
+        var app = new DeployDeckApp(database, connectionString, server, FreePort());
         foreach (var (key, value) in workerSettings ?? new Dictionary<string, string>())
             app.WorkerSettings[key] = value;
         try
@@ -373,7 +378,7 @@ public sealed class DeployDeckApp : IAsyncDisposable
             // best effort: ./deploydeck test removes deploydeck.test containers, networks and volumes at the end too
         }
 
-        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await using var admin = new NpgsqlConnection(_server);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Database}\" WITH (FORCE)", admin);
         await drop.ExecuteNonQueryAsync();

@@ -30,6 +30,7 @@ public static partial class InputValidation
         // Binding failures (malformed JSON, a string where a number goes) become exceptions the handler below names.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestHandler>();
+        services.AddExceptionHandler<DatabaseOutageHandler>();
         services.AddExceptionHandler<InternalErrorHandler>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
@@ -215,6 +216,29 @@ public static partial class InputValidation
 
         [GeneratedRegex(@"Required parameter ""[^ ""]+ (?<name>[^""]+)"" was not provided")]
         private static partial Regex RequiredMissing();
+    }
+
+    /// <summary>PostgreSQL away (restarting, unreachable): 503 with a retry hint, not an internal error.</summary>
+    private sealed class DatabaseOutageHandler(IProblemDetailsService problems, ILogger<DatabaseOutageHandler> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (!Infrastructure.Data.DatabaseOutage.Is(exception))
+                return false;
+            logger.LogWarning("{Method} {Path}: PostgreSQL is not answering ({Reason})", httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
+            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            httpContext.Response.Headers.RetryAfter = "5";
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = 503,
+                    Title = "Database unavailable",
+                    Detail = "DeployDeck's database (PostgreSQL) is not answering; rollouts resume when it is back. Try again in a moment.",
+                },
+            });
+        }
     }
 
     /// <summary>The 500 answer: problem details with a trace id, and the exception logged once, through the scrubbing log sink.</summary>
