@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using DeployDeck.Infrastructure.Data;
 using Docker.DotNet;
 using Npgsql;
 
@@ -13,7 +14,8 @@ public static class Transient
     public static bool Is(Exception ex) => ex switch
     {
         HttpRequestException or SocketException or IOException or TimeoutException => true,
-        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
+        // PostgreSQL going or coming (a restart: 57P01–03 included) as the Web's 503 reads it.
+        NpgsqlException => DatabaseOutage.Is(ex),
         Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: { } inner } => Is(inner),
         InvalidOperationException { InnerException: { } inner } => Is(inner),
         // The engine is up but its daemon is restarting: 502–504 from a proxy, 503 "daemon not ready".
