@@ -34,7 +34,8 @@ public sealed class ServiceDeployer(
         try
         {
             var kept = await KeptAsync(context, run, service, ct);
-            var (requests, carried) = await RequestsAsync(context, run, service, kept, earlier, ct);
+            var (requests, taken) = await RequestsAsync(context, run, service, kept, earlier, ct);
+            var carried = taken.Values.SelectMany(t => t).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var order = UpdateOrders.Choose(service, carried);
             if (order.Order == UpdateOrder.StopFirst && kept.Count < service.Replicas)
             {
@@ -73,9 +74,7 @@ public sealed class ServiceDeployer(
                 await context.Engine.StartAsync(id, ct);
                 await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.Starting, id, null, ct);
                 var which = service.Replicas == 1 ? "" : $" #{number}";
-                var taken = request.Mounts.Where(m => m.Type == "volume" && m.Source is not null && !service.Volumes.Any(v => v.Target == m.Target && v.Source is not null))
-                    .Select(m => m.Target).ToList();
-                var carriedOver = taken.Count == 0 ? "" : $"; took over its previous container's volume at {string.Join(", ", taken)}";
+                var carriedOver = taken.GetValueOrDefault(number) is { Count: > 0 } over ? $"; took over its previous container's volume at {string.Join(", ", over)}" : "";
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {Order(order)}{carriedOver}", ct,
                     run.Phase.Name, service.Name, run.ServiceKey(service.Name, "created", number));
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceStarted, $"Started{which}", ct, run.Phase.Name, service.Name, run.ServiceKey(service.Name, "started", number));
@@ -145,11 +144,11 @@ public sealed class ServiceDeployer(
     /// the directories declared without a name, as Compose does. The directories carried over are returned too: a service
     /// that takes over data is stop-first, since two containers must not share it.
     /// </summary>
-    private async Task<(Dictionary<int, ContainerRequest> Requests, IReadOnlyList<string> Carried)> RequestsAsync(RolloutContext context, PhaseRun run,
+    private async Task<(Dictionary<int, ContainerRequest> Requests, Dictionary<int, IReadOnlyList<string>> Taken)> RequestsAsync(RolloutContext context, PhaseRun run,
         ServiceSpec service, Dictionary<int, string> kept, IReadOnlyList<ContainerSummary> earlier, CancellationToken ct)
     {
         var requests = new Dictionary<int, ContainerRequest>();
-        var carried = new SortedSet<string>(StringComparer.Ordinal);
+        var taken = new Dictionary<int, IReadOnlyList<string>>();
         var latest = PreviousVersions.Latest(earlier, service.Name);
         for (var number = 1; number <= service.Replicas; number++)
         {
@@ -158,13 +157,13 @@ public sealed class ServiceDeployer(
             {
                 var carry = AnonymousVolumes.Carry(request, seen);
                 request = request with { Mounts = carry.Mounts };
-                carried.UnionWith(carry.Targets);
+                taken[number] = carry.Targets;
             }
 
             requests[number] = request;
         }
 
-        return (requests, carried.ToList());
+        return (requests, taken);
     }
 
     /// <summary>The container as the engine is to create it, what it borrows from other services resolved to their containers.</summary>
