@@ -92,7 +92,7 @@ public sealed class PhaseRunner(
             return outcome;
         await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.PhasePassed, $"Phase '{phase.Name}' passed its gates", ct,
             phase: phase.Name, key: run.Key("passed"), change: db => states.PhaseAsync(db, context.RolloutId, index, PhaseState.Passed));
-        await RetirePreviousAsync(context, phase, ct);
+        await RetirePreviousAsync(context, run, ct);
         return outcome;
     }
 
@@ -207,11 +207,13 @@ public sealed class PhaseRunner(
     /// Once a phase passed, containers of earlier rollouts of its services (still running, when start-first) are stopped — not
     /// removed: a rollback of everything starts them again. They are removed when the rollout succeeds.
     /// </summary>
-    private async Task RetirePreviousAsync(RolloutContext context, PhaseSpec phase, CancellationToken ct)
+    private async Task RetirePreviousAsync(RolloutContext context, PhaseRun run, CancellationToken ct)
     {
+        var phase = run.Phase;
         var earlier = await previous.ListAsync(context, ct);
         // Stop-first ones were kept before their successor started; containers a scale-down retires go now.
-        foreach (var service in phase.Services.Where(s => UpdateOrders.Choose(s).Order == UpdateOrder.StartFirst || context.Reconcile?.For(s.Name)?.Action == ReconcileAction.Scale))
+        foreach (var service in phase.Services.Where(s => run.Orders.GetValueOrDefault(s.Name, UpdateOrders.Choose(s).Order) == UpdateOrder.StartFirst
+                     || context.Reconcile?.For(s.Name)?.Action == ReconcileAction.Scale))
         {
             // A stopped one too: with its restart policy it would come back when the engine restarts.
             foreach (var container in earlier.Where(c => PreviousVersions.ServiceOf(c) == service.Name))

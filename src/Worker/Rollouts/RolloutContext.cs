@@ -76,6 +76,12 @@ public sealed class RolloutContext
 /// <summary>One run of a phase. Event keys carry the attempt, so a phase run again after a resume records its steps again.</summary>
 public sealed record PhaseRun(int Index, int Attempt, DateTimeOffset Began, Domain.Plans.PhaseSpec Phase)
 {
+    /// <summary>
+    /// The order each service was brought up with: decided by the deployer, which alone knows the volumes a new container
+    /// takes over (stop-first), and read when the phase passed to retire what start-first left running.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, Domain.Plans.UpdateOrder> Orders { get; } = new(StringComparer.Ordinal);
+
     public Domain.Rollouts.StepKey Key(string step) => Domain.Rollouts.StepKey.Phase(Index, Attempt, step);
 
     public Domain.Rollouts.StepKey ServiceKey(string service, string step, int replica = 1) => Domain.Rollouts.StepKey.Service(service, Attempt, step, replica);

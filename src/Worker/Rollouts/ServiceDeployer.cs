@@ -37,6 +37,7 @@ public sealed class ServiceDeployer(
             var (requests, taken) = await RequestsAsync(context, run, service, kept, earlier, ct);
             var carried = taken.Values.SelectMany(t => t).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var order = UpdateOrders.Choose(service, carried);
+            run.Orders[service.Name] = order.Order;
             if (order.Order == UpdateOrder.StopFirst && kept.Count < service.Replicas)
             {
                 foreach (var old in PreviousVersions.Latest(earlier, service.Name))

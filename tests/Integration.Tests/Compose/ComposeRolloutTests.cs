@@ -443,6 +443,9 @@ public sealed class ComposeRolloutTests() : AppPerClass()
             var created = Events(upgrade, "service.created").Select(e => e.GetProperty("message").GetString()!).ToList();
             Assert.Contains(created, m => m.Contains("stop-first: it keeps data in the anonymous volume at /data", StringComparison.Ordinal) && m.Contains("took over its previous container's volume at /data", StringComparison.Ordinal));
             Assert.Contains(created, m => m.Contains("stop-first: its image keeps data in the volume /data", StringComparison.Ordinal));
+            // Each predecessor stopped once, before its successor: not once more when the phase passed.
+            var replaced = Events(upgrade, "service.replaced").Select(e => e.GetProperty("service").GetString()).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(["cache", "files"], replaced);
             var newCache = Assert.Single(await RunningAsync(project, "cache"));
             var newFiles = Assert.Single(await RunningAsync(project, "files"));
             Assert.NotEqual(cache.ID, newCache.ID);
