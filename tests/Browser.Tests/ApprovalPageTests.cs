@@ -3,6 +3,7 @@ using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using Microsoft.Playwright;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Browser.Tests;
 
@@ -101,7 +102,7 @@ public sealed class ApprovalPageTests(BrowserFixture fixture)
             Environment = env,
             Restart = new RestartPolicy(RestartMode.UnlessStopped),
             Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+            HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(30)),
             Gates = [gate],
         };
         var logs = new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR", WindowSeconds = 60 };

@@ -452,7 +452,8 @@ public sealed class DeployDeckApp : IAsyncDisposable
         process.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nobody listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Npgsql;
 
@@ -35,7 +33,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
         // Under /var/tmp: the postgres user must reach it (a checkout under /root is not reachable).
         var dir = Path.Combine("/var/tmp", $"dd-test-pg-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(dir);
-        var pg = new PrivatePostgres(dir, FreePort());
+        var pg = new PrivatePostgres(dir, DeployDeckApp.FreePort());
         try
         {
             var pwfile = Path.Combine(dir, "pwfile");
@@ -89,12 +87,5 @@ public sealed class PrivatePostgres : IAsyncDisposable
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await output}{error}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -114,7 +114,7 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
         var healthy = await CreateAsync(Probe("slow") with
         {
             Environment = new Dictionary<string, string> { ["PROBE_START_DELAY"] = "2" },
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 10, TimeSpan.FromSeconds(5)),
+            HealthCheck = ProbeSpecs.Health(10, TimeSpan.FromSeconds(5), interval: TimeSpan.FromMilliseconds(500)),
         });
         var crash = await CreateAsync(Probe("crash") with { Environment = new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "1", ["PROBE_EXIT_CODE"] = "3" } });
 
@@ -138,7 +138,7 @@ public sealed class DockerContainerEngineTests : IAsyncLifetime
         var spec = Probe("watched") with
         {
             Environment = new Dictionary<string, string> { ["PROBE_EXIT_AFTER"] = "3", ["PROBE_EXIT_CODE"] = "4" },
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 10, TimeSpan.Zero),
+            HealthCheck = ProbeSpecs.Health(10, TimeSpan.Zero, interval: TimeSpan.FromMilliseconds(500)),
         };
         var id = await _engine.CreateAsync(new ContainerRequest($"dd-test-watched-{watched[..8]}", spec, labels), CancellationToken.None);
         _created.Add(id);

@@ -38,8 +38,7 @@ public sealed class HostsTests(RemoteEngines engines) : AppPerClass(), IClassFix
         Image = "deploydeck/probe:latest",
         Resources = new ResourceLimits(MemorySize.Parse("48m"), MemorySize.Parse("16m"), null, CpuShare.Parse("0.25")),
         Restart = new RestartPolicy(RestartMode.UnlessStopped),
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
-            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 5, TimeSpan.FromSeconds(20)),
+        HealthCheck = ProbeSpecs.Health(5, TimeSpan.FromSeconds(20)),
         DependsOn = dependsOn.Select(d => new ServiceDependency(d, DependencyCondition.ServiceHealthy)).ToList(),
         // An exec gate goes through the engine's hijacked exec stream: over TLS and over the SSH channel too.
         Gates = [new GateSpec { Kind = GateKind.Exec, Command = ["/bin/sh", "-c", "test -x /bin/busybox"] }],

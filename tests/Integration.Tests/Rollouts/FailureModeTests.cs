@@ -24,8 +24,7 @@ public sealed class FailureModeTests() : AppPerClass()
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static readonly HealthCheck Health = new(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
-        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(2));
+    private static readonly HealthCheck Health = ProbeSpecs.Health(3, TimeSpan.FromSeconds(2));
 
     private static ServiceSpec V1(string name) => new()
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -24,7 +25,7 @@ public sealed class GateTests() : AppPerClass()
         Image = "deploydeck/probe:latest",
         Environment = env ?? [],
         Resources = new ResourceLimits(MemorySize.Parse("64m"), null, null, CpuShare.Parse("0.25")),
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+        HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(30)),
     };
 
     private async Task<JsonElement> RollOutAsync(string name, ServiceSpec service, TimeSpan soak = default)
@@ -145,7 +146,7 @@ public sealed class GateTests() : AppPerClass()
         var service = Probe("sluggish") with
         {
             Restart = new RestartPolicy(RestartMode.Always),
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(2), 3, TimeSpan.Zero),
+            HealthCheck = ProbeSpecs.Health(3, TimeSpan.Zero, interval: TimeSpan.FromSeconds(20)),
             Gates = [new GateSpec { Kind = GateKind.Chaos, TimeoutSeconds = 3 }],
         };
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -22,8 +23,7 @@ public sealed class OomCauseTests() : AppPerClass(workerSettings: new Dictionary
             Image = "deploydeck/probe:latest",
             Resources = new ResourceLimits(MemorySize.Parse("48m"), null, null, CpuShare.Parse("0.5")),
             // Unhealthy from the first checks (about 5 s in); the allocation begins only at the probe's 15th second.
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
-                TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(2)),
+            HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(2)),
             Environment = new Dictionary<string, string> { ["PROBE_HEALTH_STATUS"] = "503", ["PROBE_ALLOC_MB"] = "200", ["PROBE_ALLOC_AFTER"] = "15" },
         };
         using var admin = App.CreateClient(await App.AdminTokenAsync());

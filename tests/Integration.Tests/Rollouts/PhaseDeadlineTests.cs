@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -15,8 +16,7 @@ public sealed class PhaseDeadlineTests() : AppPerClass(workerSettings: new Dicti
         var service = Probe("stuck") with
         {
             Environment = new Dictionary<string, string> { ["PROBE_START_DELAY"] = "600" },
-            HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
-                TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 3, TimeSpan.FromSeconds(120)),
+            HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(120), timeout: TimeSpan.FromSeconds(1)),
         };
         var planId = await App.SeedPlanAsync("stuck", new PlanSpec([new PhaseSpec { Name = "core", Services = [service] }]));
         using var admin = App.CreateClient(await App.AdminTokenAsync());

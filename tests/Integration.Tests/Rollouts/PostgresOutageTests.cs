@@ -25,8 +25,14 @@ public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper out
 
     public async Task DisposeAsync()
     {
-        await _app.DisposeAsync();
-        await _postgres.DisposeAsync();
+        try
+        {
+            await _app.DisposeAsync();
+        }
+        finally
+        {
+            await _postgres.DisposeAsync(); // its own cluster: left running, it would outlive the test run
+        }
     }
 
     private static ServiceSpec Probe(string name) => new()
@@ -35,7 +41,7 @@ public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper out
         Image = "deploydeck/probe:latest",
         Resources = new ResourceLimits(MemorySize.Parse("32m"), null, null, CpuShare.Parse("0.25")),
         Restart = new RestartPolicy(RestartMode.UnlessStopped),
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 5, TimeSpan.Zero),
+        HealthCheck = ProbeSpecs.Health(5, TimeSpan.Zero),
     };
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -18,7 +19,7 @@ public sealed class RollbackTests() : AppPerClass()
     {
         Image = "deploydeck/probe:v2",
         Environment = noisy ? new Dictionary<string, string> { ["PROBE_ERROR_EVERY"] = "1", ["PROBE_START_DELAY"] = "3" } : [],
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+        HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(30)),
         Gates = [new GateSpec { Kind = GateKind.Logs, Pattern = "ERROR", WindowSeconds = 60 }],
     };
 

@@ -4,6 +4,7 @@ using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
 using Xunit.Abstractions;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Rollouts;
 
@@ -20,8 +21,7 @@ public sealed class SeveralWorkersTests(ITestOutputHelper output) : AppPerClass(
         Environment = new Dictionary<string, string> { ["PROBE_START_DELAY"] = delay.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         Resources = new ResourceLimits(MemorySize.Parse("48m"), MemorySize.Parse("16m"), null, CpuShare.Parse("0.25")),
         Restart = new RestartPolicy(RestartMode.UnlessStopped),
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
-            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(120)),
+        HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(120)),
         DependsOn = dependsOn.Select(d => new ServiceDependency(d, DependencyCondition.ServiceHealthy)).ToList(),
     };
 

@@ -5,6 +5,7 @@ using DeployDeck.Domain.History;
 using DeployDeck.Domain.Plans;
 using DeployDeck.Domain.Units;
 using DeployDeck.Integration.Tests.Api;
+using DeployDeck.Tests.Shared;
 
 namespace DeployDeck.Integration.Tests.Webhooks;
 
@@ -17,7 +18,7 @@ public sealed class WebhookTests() : AppPerClass()
         Image = "deploydeck/probe:latest",
         Environment = env ?? [],
         Resources = new ResourceLimits(MemorySize.Parse("64m"), null, null, CpuShare.Parse("0.25")),
-        HealthCheck = new HealthCheck(["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(30)),
+        HealthCheck = ProbeSpecs.Health(3, TimeSpan.FromSeconds(30)),
         Gates = gates ?? [],
     };
 
