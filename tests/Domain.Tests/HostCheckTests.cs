@@ -118,6 +118,38 @@ public sealed class AdmissionTests
     }
 
     [Fact]
+    public void A_service_the_rollout_keeps_adds_nothing_to_the_hosts_peak_and_frees_nothing_but_still_counts_in_its_budgets()
+    {
+        var plan = new PlanSpec([
+            new PhaseSpec { Name = "core", Services = [S("db", 2000), S("api", 300)] },
+            new PhaseSpec { Name = "business", Services = [S("auth", 200)] },
+        ]);
+        var previous = new Dictionary<string, long> { ["db"] = 900 * Mb, ["api"] = 100 * Mb };
+
+        // Created anew, db's 2 GB and api's 300 MB on top of the 1 GB in use do not fit the 2.8 GB left after keeping 30 % free.
+        var recreated = Admission.Predict(plan, Host, HostThresholds.Default, previous, Present);
+        Assert.False(recreated.Fits);
+        Assert.Equal(["db 1.95 GB"], recreated.Phases[0].Blamed);
+
+        // Kept, db's running container is already in the 1 GB in use: the phase adds api alone and frees api's old one.
+        var kept = Admission.Predict(plan, Host, HostThresholds.Default, previous, Present, kept: new HashSet<string> { "db" });
+        var core = kept.Phases[0];
+        Assert.True(kept.Fits, kept.Refusal);
+        Assert.Equal(["db"], core.Kept);
+        Assert.Equal(300 * Mb, core.NewLimits);
+        Assert.Equal(100 * Mb, core.Overlap);
+        Assert.Equal(1300 * Mb, core.PredictedPeak);
+        Assert.Equal(2300 * Mb, core.CumulativeLimits);
+        Assert.Equal((1000 - 100 + 300 + 200) * Mb, kept.Phases[1].PredictedPeak);
+
+        // Budgets are about what the phases define, kept or not.
+        var budgeted = plan with { Phases = [plan.Phases[0] with { MemoryBudget = MemorySize.FromMebibytes(1000) }, plan.Phases[1]] };
+        var overBudget = Admission.Predict(budgeted, Host, HostThresholds.Default, previous, Present, kept: new HashSet<string> { "db" });
+        Assert.False(overBudget.Fits);
+        Assert.Equal("phase core limits total 2.25 GB, over its budget of 1000 MB (largest: db 1.95 GB)", overBudget.Refusal);
+    }
+
+    [Fact]
     public void Phase_and_stack_budgets_are_checked_even_when_the_host_has_room()
     {
         var plan = new PlanSpec(

@@ -29,7 +29,11 @@ public sealed record ImageForecast(string Service, string Image, bool Present, l
 public sealed record PhaseForecast(
     string Phase, long NewLimits, long NewReservations, long Overlap, long Freed, long? RunningBefore, long? PredictedPeak, long Capacity,
     long? Headroom, long? Budget, long CumulativeLimits, long? StackBudget, bool? Fits, IReadOnlyList<string> Problems,
-    IReadOnlyList<string> Blamed, IReadOnlyList<string> Unlimited);
+    IReadOnlyList<string> Blamed, IReadOnlyList<string> Unlimited)
+{
+    /// <summary>Services the reconcile plan keeps: their running containers stay, adding nothing and freeing nothing.</summary>
+    public IReadOnlyList<string> Kept { get; init; } = [];
+}
 
 /// <summary>The prediction for every phase; <see cref="Refusal"/> says in one line why the plan cannot start, with the figures.</summary>
 public sealed record AdmissionForecast(
@@ -54,10 +58,12 @@ public static class Admission
     /// <param name="previous">Memory in use by the plan's running containers, by service: they are replaced during the rollout.</param>
     /// <param name="images">Facts about each image reference of the plan.</param>
     /// <param name="fromPhase">Phases before this one are already done (admission before each phase).</param>
+    /// <param name="kept">Services whose running containers the rollout keeps (unchanged): already in the host's memory in use.</param>
     public static AdmissionForecast Predict(
         PlanSpec plan, HostSignals host, HostThresholds thresholds, IReadOnlyDictionary<string, long> previous,
-        IReadOnlyDictionary<string, ImageFacts> images, int fromPhase = 0)
+        IReadOnlyDictionary<string, ImageFacts> images, int fromPhase = 0, IReadOnlySet<string>? kept = null)
     {
+        kept ??= new HashSet<string>();
         var capacity = (long)(host.MemoryTotalBytes * (1 - thresholds.KeepFreePercent / 100));
         var usedNow = host.MemoryUsedBytes;
         var warnings = new List<string>();
@@ -69,9 +75,12 @@ public static class Admission
         for (var i = 0; i < plan.Phases.Count; i++)
         {
             var phase = plan.Phases[i];
+            // Budgets are about what the phase defines; the host's peak only about the containers it adds.
             var limits = phase.Services.Sum(s => s.Resources.MemoryLimit?.Bytes ?? 0);
-            var reservations = phase.Services.Sum(s => s.Resources.MemoryReservation?.Bytes ?? 0);
-            var overlap = phase.Services.Sum(s => previous.GetValueOrDefault(s.Name));
+            var added = phase.Services.Where(s => !kept.Contains(s.Name)).ToList();
+            var newLimits = added.Sum(s => s.Resources.MemoryLimit?.Bytes ?? 0);
+            var reservations = added.Sum(s => s.Resources.MemoryReservation?.Bytes ?? 0);
+            var overlap = added.Sum(s => previous.GetValueOrDefault(s.Name));
             cumulative += limits;
             if (i < fromPhase)
             {
@@ -80,14 +89,14 @@ public static class Admission
             }
 
             var runningBefore = usedNow - freed + earlierLimits;
-            var peak = runningBefore + limits;
+            var peak = runningBefore + newLimits;
             var headroom = capacity - runningBefore;
             var problems = new List<string>();
             var excess = 0L;
             if (peak is { } p && p > capacity)
             {
                 excess = Math.Max(excess, p - capacity);
-                problems.Add($"phase {phase.Name} needs {Size(limits)}; {Size(Math.Max(0, headroom!.Value))} free after keeping {thresholds.KeepFreePercent:0.#} % of {Size(host.MemoryTotalBytes)}");
+                problems.Add($"phase {phase.Name} needs {Size(newLimits)}; {Size(Math.Max(0, headroom!.Value))} free after keeping {thresholds.KeepFreePercent:0.#} % of {Size(host.MemoryTotalBytes)}");
             }
 
             if (phase.MemoryBudget is { } budget && limits > budget.Bytes)
@@ -102,7 +111,8 @@ public static class Admission
                 problems.Add($"after phase {phase.Name} the stack's limits total {Size(cumulative)}, over the stack budget of {stack}");
             }
 
-            var blamed = Blame(phase, excess);
+            // Over the host: the containers it adds are to blame; over a budget, any of the phase's services.
+            var blamed = Blame(problems.Count == (peak > capacity ? 1 : 0) ? added : phase.Services, excess);
             if (blamed.Count > 0)
                 problems[^1] += $" (largest: {string.Join(", ", blamed)})";
 
@@ -111,11 +121,14 @@ public static class Admission
                 warnings.Add($"phase {phase.Name}: {string.Join(", ", unlimited)} {(unlimited.Count == 1 ? "has" : "have")} no memory limit and can take any amount; not counted");
 
             bool? fits = problems.Count > 0 ? false : peak is null ? null : true;
-            phases.Add(new PhaseForecast(phase.Name, limits, reservations, overlap, freed, runningBefore, peak, capacity, headroom,
-                phase.MemoryBudget?.Bytes, cumulative, plan.StackBudget?.Bytes, fits, problems, blamed, unlimited));
+            phases.Add(new PhaseForecast(phase.Name, newLimits, reservations, overlap, freed, runningBefore, peak, capacity, headroom,
+                phase.MemoryBudget?.Bytes, cumulative, plan.StackBudget?.Bytes, fits, problems, blamed, unlimited)
+            {
+                Kept = phase.Services.Where(s => kept.Contains(s.Name)).Select(s => s.Name).ToList(),
+            });
 
             freed += overlap;
-            earlierLimits += limits;
+            earlierLimits += newLimits;
         }
 
         var imageForecasts = plan.AllServices.Select(s =>
@@ -154,13 +167,13 @@ public static class Admission
     };
 
     /// <summary>The phase's largest services, until their limits cover what is too much.</summary>
-    private static List<string> Blame(PhaseSpec phase, long excess)
+    private static List<string> Blame(IEnumerable<ServiceSpec> services, long excess)
     {
         var blamed = new List<string>();
         if (excess <= 0)
             return blamed;
         var covered = 0L;
-        foreach (var s in phase.Services.Where(s => s.Resources.MemoryLimit is not null).OrderByDescending(s => s.Resources.MemoryLimit!.Value.Bytes))
+        foreach (var s in services.Where(s => s.Resources.MemoryLimit is not null).OrderByDescending(s => s.Resources.MemoryLimit!.Value.Bytes))
         {
             blamed.Add($"{s.Name} {s.Resources.MemoryLimit}");
             covered += s.Resources.MemoryLimit!.Value.Bytes;

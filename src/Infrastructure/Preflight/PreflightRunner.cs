@@ -1,5 +1,6 @@
 using DeployDeck.Domain.Hosts;
 using DeployDeck.Domain.Plans;
+using DeployDeck.Domain.Rollouts;
 using DeployDeck.Infrastructure.Data;
 using DeployDeck.Infrastructure.Engine;
 
@@ -18,13 +19,15 @@ public sealed class PreflightRunner(EngineConnections engines)
         return new PreflightResult(signals, thresholds, HostCheck.Evaluate(signals, thresholds), null);
     }
 
-    public async Task<PreflightResult> ForecastAsync(PlanSpec plan, Guid planId, DockerHost host, int fromPhase, CancellationToken ct)
+    /// <param name="reconcile">What the rollout does to each service: the ones it keeps add no container to the host.</param>
+    public async Task<PreflightResult> ForecastAsync(PlanSpec plan, Guid planId, DockerHost host, int fromPhase, CancellationToken ct, ReconcilePlan? reconcile = null)
     {
         var inspector = engines.For(host).Inspector;
         var imagesRead = inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct); // independent of the host's figures
         var check = await CheckAsync(host, ct);
         var previous = await inspector.PlanMemoryAsync(planId, check.Signals, ct);
         var images = await imagesRead;
-        return check with { Forecast = Admission.Predict(plan, check.Signals, check.Thresholds, previous, images, fromPhase) };
+        var kept = reconcile?.Services.Where(s => s.Action == ReconcileAction.Keep).Select(s => s.Service).ToHashSet(StringComparer.Ordinal);
+        return check with { Forecast = Admission.Predict(plan, check.Signals, check.Thresholds, previous, images, fromPhase, kept), Reconcile = reconcile };
     }
 }

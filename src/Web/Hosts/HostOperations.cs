@@ -104,10 +104,7 @@ public sealed class HostOperations(
         string project;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
             project = await db.Plans.Where(p => p.Id == planId).Select(p => p.ProjectName).FirstAsync(ct);
-        return await Engine(async () => (await preflight.ForecastAsync(spec, planId, host, 0, ct)) with
-        {
-            Reconcile = await reconciler.PlanAsync(host, project, spec, forceRecreate, ct),
-        }, host);
+        return await Engine(async () => await preflight.ForecastAsync(spec, planId, host, 0, ct, await reconciler.PlanAsync(host, project, spec, forceRecreate, ct)), host);
     }
 
     public async Task<(DiskUsageReport? Report, ProblemHttpResult? Problem)> DiskUsageAsync(Guid hostId, CancellationToken ct)

@@ -71,10 +71,13 @@ public sealed class RolloutLauncher(
             return (null, BusyHost(host.Name, active.Id));
 
         // ALWAYS RUN FIRST: the host check and the admission forecast of every phase, before anything is recorded or started.
+        // What each service needs, from what the host runs now (stored on the record, carried out by the Worker), comes
+        // with it: a service kept as it runs adds no container to the host.
         PreflightResult check;
         try
         {
-            check = await preflight.ForecastAsync(spec, planId, host, 0, cancellationToken);
+            var reconcile = await reconciler.PlanAsync(host, plan.ProjectName, spec, forceRecreate, cancellationToken);
+            check = await preflight.ForecastAsync(spec, planId, host, 0, cancellationToken, reconcile);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EngineProblem.Of(ex, cancellationToken) is { } problem)
         {
@@ -89,8 +92,6 @@ public sealed class RolloutLauncher(
         {
             if (await ProjectCheck.RefusalAsync(engines.For(host).Engine, new Domain.Engine.ProjectLayout(plan.ProjectName, spec, plan.ProjectDirectory), spec, plan.ProjectDirectory, cancellationToken) is { } missing)
                 return (null, new(StatusCodes.Status409Conflict, "The project is not ready on the host", $"Not started: {missing}."));
-            // What each service needs, from what the host runs now: stored on the record, carried out by the Worker.
-            check = check with { Reconcile = await reconciler.PlanAsync(host, plan.ProjectName, spec, forceRecreate, cancellationToken) };
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EngineProblem.Of(ex, cancellationToken) is { } problem)
         {

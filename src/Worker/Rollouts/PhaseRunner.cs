@@ -185,7 +185,7 @@ public sealed class PhaseRunner(
         if (host is null)
             return "the host was deleted";
 
-        var check = await preflight.ForecastAsync(context.Plan, context.PlanId, host, run.Index, ct);
+        var check = await preflight.ForecastAsync(context.Plan, context.PlanId, host, run.Index, ct, context.Reconcile);
         if (check.Refusal is { } refusal)
         {
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.PhaseAdmissionRefused, ServiceDeployer.Capitalise(refusal), ct, phase: phase.Name, key: run.Key("admission"));

@@ -120,7 +120,7 @@ public sealed partial class RolloutDetail
             return null;
         try
         {
-            var check = await Preflight.ForecastAsync(spec, rollout.PlanId, rollout.Host!, index, _disposed.Token);
+            var check = await Preflight.ForecastAsync(spec, rollout.PlanId, rollout.Host!, index, _disposed.Token, rollout.Preflight?.Reconcile);
             var passed = spec.Phases[index - 1];
             var usage = await db.PhaseUsage.AsNoTracking().Where(u => u.RolloutId == Id && u.PhaseIndex == index - 1).ToListAsync(_disposed.Token);
             var peak = NextPhaseForecast.Peak(passed.Name,
