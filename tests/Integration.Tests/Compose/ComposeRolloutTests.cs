@@ -365,6 +365,14 @@ public sealed class ComposeRolloutTests() : AppPerClass()
         foreach (var service in new[] { "db", "api", "web", "cache" })
             before[service] = await docker.Containers.InspectContainerAsync(Assert.Single(await RunningAsync(project, service)).ID);
 
+        // The dry run says so first, and admission counts no new container for a service kept as it runs.
+        var dryRun = await admin.PostAsync($"/api/plans/{planId}/dry-run?hostId={await App.HostIdAsync()}", null);
+        var forecast = (await dryRun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("forecast").GetProperty("phases").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("phase").GetString()!);
+        Assert.Equal(["db"], forecast["core"].GetProperty("kept").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal(["api", "web", "cache"], forecast["business"].GetProperty("kept").EnumerateArray().Select(k => k.GetString()));
+        Assert.All(forecast.Values, p => Assert.Equal(0, p.GetProperty("newLimits").GetInt64()));
+
         // The same revision again: every container stays as it was, only the gates run.
         var same = await RollOutAsync(admin, planId);
         Succeeded(same);
