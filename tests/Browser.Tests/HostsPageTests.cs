@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using DeployDeck.Tests.Shared;
 using Microsoft.Playwright;
 
@@ -50,6 +51,52 @@ public sealed class HostsPageTests(BrowserFixture fixture)
             foreach (var host in System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("/api/hosts")).RootElement.EnumerateArray()
                          .Where(h => h.GetProperty("name").GetString() == "browser-tls"))
                 await admin.DeleteAsync($"/api/hosts/{host.GetProperty("id").GetGuid()}");
+        }
+    }
+
+    [Fact]
+    public async Task Admin_edits_a_host_on_the_page_a_bad_endpoint_is_refused_naming_it_and_nothing_is_saved()
+    {
+        using var admin = fixture.App.CreateClient(await fixture.App.AdminTokenAsync());
+        var name = $"browser-edit-{Guid.NewGuid():N}"[..20];
+        var created = await admin.PostAsJsonAsync("/api/hosts", new { name, endpoint = $"unix:///run/{name}.sock", description = "before" });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var id = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetGuid();
+        var renamed = $"{name}-x";
+        try
+        {
+            var page = await fixture.SignedInPageAsync(DeployDeckApp.AdminUser, fixture.App.AdminPassword);
+            await page.GotoAsync("/hosts");
+            var row = page.Locator($"[data-testid=host-row][data-host={name}]");
+            await row.Locator("[data-testid=host-edit]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=host-form-title]")).ToHaveTextAsync($"Edit host '{name}'");
+            await Assertions.Expect(Field(page, "host-endpoint")).ToHaveValueAsync($"unix:///run/{name}.sock");
+
+            await Field(page, "host-endpoint").FillAsync("ftp://nowhere");
+            await Field(page, "host-endpoint").BlurAsync();
+            await page.ClickAsync("[data-testid=host-save]");
+            await Assertions.Expect(page.Locator("[data-testid=host-error]")).ToContainTextAsync("'ftp://' is not supported");
+            var unchanged = await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/hosts/{id}");
+            Assert.Equal($"unix:///run/{name}.sock", unchanged.GetProperty("endpoint").GetString());
+
+            await Field(page, "host-name").FillAsync(renamed);
+            await Field(page, "host-endpoint").FillAsync($"unix:///run/{name}-2.sock");
+            await Field(page, "host-endpoint").BlurAsync();
+            await page.ClickAsync("[data-testid=host-save]");
+            await Assertions.Expect(page.Locator("[data-testid=host-row-message]")).ToContainTextAsync($"Host '{renamed}' saved");
+            await Assertions.Expect(page.Locator($"[data-testid=host-row][data-host={renamed}]")).ToContainTextAsync($"unix:///run/{name}-2.sock");
+            await Assertions.Expect(page.Locator("[data-testid=host-form-title]")).ToHaveTextAsync("Add a host");
+            var saved = await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/hosts/{id}");
+            Assert.Equal(renamed, saved.GetProperty("name").GetString());
+            Assert.Equal("before", saved.GetProperty("description").GetString());
+        }
+        catch (PlaywrightException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n--- console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}", ex);
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/api/hosts/{id}");
         }
     }
 }
