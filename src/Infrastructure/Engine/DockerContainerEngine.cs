@@ -76,7 +76,8 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
                     ? new IPAM
                     {
                         Driver = ipam.Driver ?? "default",
-                        Options = ipam.Options.ToDictionary(),
+                        // none given is none sent, as Compose does: the engine keeps an empty map as {} where Compose's is null
+                        Options = ipam.Options.Count > 0 ? ipam.Options.ToDictionary() : null!,
                         Config = ipam.Config.Select(c => new IPAMConfig { Subnet = c.Subnet!, IPRange = c.IpRange!, Gateway = c.Gateway!, AuxAddress = c.AuxAddresses.ToDictionary() }).ToList(),
                     }
                     : null,
@@ -109,7 +110,7 @@ public sealed class DockerContainerEngine(DockerClient client, IOptions<DockerOp
         {
             Name = request.Name,
             Driver = request.Spec.Driver ?? "local",
-            DriverOpts = request.Spec.DriverOpts.ToDictionary(),
+            DriverOpts = request.Spec.DriverOpts.Count > 0 ? request.Spec.DriverOpts.ToDictionary() : null!,
             Labels = request.Labels.ToDictionary(),
         }, cts.Token);
     }

@@ -24,8 +24,21 @@ public sealed class ComposeOracleTests() : AppPerClass()
         ("label:com.docker.compose.project.config_files", null, "DeployDeck has no file on the host: the files are in the plan"),
         ("label:com.docker.compose.project.working_dir", null, "DeployDeck's project directory is a plan setting, not a working directory"),
         ("label:com.docker.compose.project.environment_file", null, "DeployDeck's .env is part of the plan"),
-        ("HostConfig.MemorySwap", "web", "no memswap_limit: the runbook's no swap (memory+swap = the limit) where the engine would allow as much swap again"),
+        ("HostConfig.MemorySwap", "web", NoSwap),
+        ("HostConfig.MemorySwap", "app", NoSwap),
+        ("HostConfig.MemorySwap", "sidecar", NoSwap),
+        ("HostConfig.MemorySwap", "lonely", NoSwap),
+        ("Attachable", "network <project>_default", V1Attachable),
+        ("Attachable", "network <project>_front", V1Attachable),
+        ("Attachable", "network <project>_back", V1Attachable),
+        ("IPAM", "network <project>_default", NextSubnet),
+        ("IPAM", "network <project>_front", NextSubnet),
+        ("IPAM", "network <project>_back", NextSubnet),
     ];
+
+    private const string NoSwap = "no memswap_limit: the runbook's no swap (memory+swap = the limit) where the engine would allow as much swap again";
+    private const string V1Attachable = "no attachable: docker-compose v1 marks every network attachable; the Compose specification and docker compose v2 do not, and on a bridge it changes nothing";
+    private const string NextSubnet = "no ipam: in the file, the engine gives each network the next free subnet";
 
     private static readonly (string Container, string Key)[] Covered =
     [
@@ -54,9 +67,6 @@ public sealed class ComposeOracleTests() : AppPerClass()
         await File.WriteAllTextAsync(Path.Combine(outside.FullName, "abs.conf"), "absolute\n");
         const string envFile = "FROM_FILE=file\nOVERRIDDEN=file\n";
         await File.WriteAllTextAsync(Path.Combine(project.FullName, "app.env"), envFile);
-        var compose = Stack(port, outside.FullName, external);
-        var file = Path.Combine(project.FullName, "docker-compose.yml");
-        await File.WriteAllTextAsync(file, compose);
 
         using var docker = DeployDeckApp.Docker();
         await docker.Volumes.CreateAsync(new VolumesCreateParameters
@@ -64,8 +74,59 @@ public sealed class ComposeOracleTests() : AppPerClass()
             Name = external,
             Labels = new Dictionary<string, string> { ["deploydeck.test"] = "true", ["deploydeck.test.run"] = Environment.GetEnvironmentVariable("DEPLOYDECK_TEST_RUN") ?? "local" },
         });
+        try
+        {
+            await CompareAsync(tag, project, Stack(port, outside.FullName, external), [("app.env", envFile)], ["web#1", "worker#1", "worker#2"], Covered,
+                "oracle test: an absolute bind mount outside the project directory");
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+            outside.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Services that share another's namespaces and volumes (`network_mode`, `ipc`, `pid: service:x`, `volumes_from`), a
+    /// network with a driver's options, a fixed subnet and labels, and a volume with driver options: the containers,
+    /// the network and the volume as docker-compose makes them.
+    /// </summary>
+    [Fact]
+    public async Task Shared_namespaces_volumes_from_and_the_projects_networks_and_volumes_are_made_as_docker_compose_makes_them()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var project = Directory.CreateTempSubdirectory("dd-oracle-");
+        try
+        {
+            await CompareAsync(tag, project, SharedStack(Random.Shared.Next(20, 250)), [], ["app#1", "lonely#1", "sidecar#1"], SharedCovered,
+                "oracle test: a sidecar in its service's IPC and PID namespaces");
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
+    private static readonly (string Container, string Key)[] SharedCovered =
+    [
+        ("sidecar#1", "HostConfig.NetworkMode"), ("sidecar#1", "HostConfig.IpcMode"), ("sidecar#1", "HostConfig.PidMode"), ("sidecar#1", "HostConfig.VolumesFrom"),
+        ("app#1", "HostConfig.IpcMode"), ("app#1", "network:<project>_mesh"), ("app#1", "mount:/anon"), ("lonely#1", "network:none"),
+        ("network <project>_mesh", "Options"), ("network <project>_mesh", "IPAM"), ("network <project>_mesh", "Attachable"), ("network <project>_mesh", "label:com.example.net"),
+        ("volume <project>_data", "Options"), ("volume <project>_data", "label:com.example.vol"),
+    ];
+
+    /// <summary>
+    /// `docker-compose -p X up -d` of the files, inspected, down; then DeployDeck's rollout of the same files, inspected;
+    /// both normalised and compared key by key, containers, the project's networks and its volumes.
+    /// </summary>
+    private async Task CompareAsync(string tag, DirectoryInfo project, string compose, (string Name, string Content)[] projectFiles, string[] containers,
+        (string Container, string Key)[] covered, string hostAccessReason)
+    {
+        var file = Path.Combine(project.FullName, "docker-compose.yml");
+        await File.WriteAllTextAsync(file, compose);
         var composeProject = $"orc{tag}";
         var deckProject = $"ord{tag}";
+        using var docker = DeployDeckApp.Docker();
         try
         {
             // The oracle first, then down: both publish the same fixed ports.
@@ -80,8 +141,8 @@ public sealed class ComposeOracleTests() : AppPerClass()
             {
                 name = deckProject,
                 files = new[] { new { name = "docker-compose.yml", content = compose } },
-                projectFiles = new[] { new { name = "app.env", content = envFile } },
-                hostAccessReason = "oracle test: an absolute bind mount outside the project directory",
+                projectFiles = projectFiles.Select(f => new { name = f.Name, content = f.Content }).ToArray(),
+                hostAccessReason,
             });
             var body = await imported.Content.ReadAsStringAsync();
             Assert.True(imported.StatusCode == HttpStatusCode.Created, body);
@@ -93,17 +154,17 @@ public sealed class ComposeOracleTests() : AppPerClass()
             Assert.True(rollout.GetProperty("state").GetString() == "Succeeded", $"{rollout}\n--- worker ---\n{App.WorkerLog}");
             var actual = await NormaliseProjectAsync(deckProject);
 
-            Assert.Equal(["web#1", "worker#1", "worker#2"], expected.Keys.Order());
-            Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+            Assert.Equal(containers, expected.Keys.Where(k => k.Contains('#')).Order(StringComparer.Ordinal));
+            Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
             // The oracle applied every key the stack covers, so an equal key is a proof and not two absences.
-            foreach (var (container, key) in Covered)
+            foreach (var (container, key) in covered)
                 Assert.True(expected[container].ContainsKey(key), $"docker-compose's {container} has no {key}: {string.Join(", ", expected[container].Keys)}");
             var differences = new List<string>();
             foreach (var (container, keys) in expected)
             {
                 foreach (var key in keys.Keys.Union(actual[container].Keys).Order(StringComparer.Ordinal))
                 {
-                    if (Documented.Any(d => key.StartsWith(d.Prefix, StringComparison.Ordinal) && (d.Service is null || container.StartsWith($"{d.Service}#", StringComparison.Ordinal))))
+                    if (Documented.Any(d => key.StartsWith(d.Prefix, StringComparison.Ordinal) && (d.Service is null || container == d.Service || container.StartsWith($"{d.Service}#", StringComparison.Ordinal))))
                         continue;
                     var want = keys.GetValueOrDefault(key);
                     var got = actual[container].GetValueOrDefault(key);
@@ -117,8 +178,7 @@ public sealed class ComposeOracleTests() : AppPerClass()
         finally
         {
             ComposeCli.Run(file, composeProject, "down", "-v");
-            project.Delete(recursive: true);
-            outside.Delete(recursive: true);
+            await RemoveProjectAsync(docker, deckProject);
         }
     }
 
@@ -205,32 +265,122 @@ public sealed class ComposeOracleTests() : AppPerClass()
           phases: {core: {soak: 0s}}
         """;
 
-    /// <summary>Each container of the project by service and number, as a flat map of the keys Compose decides.</summary>
+    /// <summary>A sidecar in its service's network, IPC and PID namespaces with its volumes; a network and a volume with driver options.</summary>
+    private static string SharedStack(int subnet) => $$$"""
+        services:
+          app:
+            image: deploydeck/probe:latest
+            mem_limit: 32m
+            labels: {deploydeck.phase: core}
+            volumes: [data:/data, /anon]
+            networks: {mesh: {aliases: [application]}}
+            ipc: shareable
+          sidecar:
+            image: deploydeck/probe:latest
+            entrypoint: ["/bin/sleep", "3600"]
+            mem_limit: 16m
+            labels: {deploydeck.phase: core}
+            network_mode: "service:app"
+            volumes_from: ["app:ro"]
+            ipc: "service:app"
+            pid: "service:app"
+            depends_on: [app]
+          lonely:
+            image: deploydeck/probe:latest
+            entrypoint: ["/bin/sleep", "3600"]
+            mem_limit: 16m
+            labels: {deploydeck.phase: core}
+            network_mode: none
+        networks:
+          mesh:
+            driver: bridge
+            driver_opts: {com.docker.network.bridge.enable_icc: "true", com.docker.network.driver.mtu: "1400"}
+            ipam: {driver: default, config: [{subnet: 10.213.{{{subnet}}}.0/24, gateway: 10.213.{{{subnet}}}.1}]}
+            attachable: true
+            labels: {com.example.net: mesh}
+        volumes:
+          data:
+            driver: local
+            driver_opts: {type: tmpfs, device: tmpfs, o: "size=8m"}
+            labels: {com.example.vol: data}
+        x-deploydeck:
+          phases: {core: {soak: 0s}}
+        """;
+
+    private static Dictionary<string, IDictionary<string, bool>> ProjectFilter(string project) =>
+        new() { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } };
+
+    /// <summary>
+    /// Each container of the project by service and number, the project's networks and its volumes, each as a flat map of
+    /// the keys Compose decides. Another container's id (a shared namespace, volumes_from) reads as its service and number.
+    /// </summary>
     private static async Task<Dictionary<string, SortedDictionary<string, string>>> NormaliseProjectAsync(string project)
     {
         using var docker = DeployDeckApp.Docker();
-        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = ProjectFilter(project) });
+        var inspected = containers.Select(c => JsonDocument.Parse(Inspect("inspect", c.ID)).RootElement[0]).ToList();
+        string Service(JsonElement i)
         {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } },
-        });
-        var result = new Dictionary<string, SortedDictionary<string, string>>();
-        foreach (var container in containers)
+            var labels = i.GetProperty("Config").GetProperty("Labels");
+            return $"{labels.GetProperty("com.docker.compose.service").GetString()}#{labels.GetProperty("com.docker.compose.container-number").GetString()}";
+        }
+
+        // Compose refers to another container by id, DeployDeck by name, a shared UTS namespace gives its short id as hostname.
+        var references = inspected
+            .SelectMany(i => new[] { i.GetProperty("Id").GetString()!, i.GetProperty("Id").GetString()![..12], i.GetProperty("Name").GetString()!.TrimStart('/').Replace(project, "<project>", StringComparison.Ordinal) }
+                .Select(r => (Reference: r, Service: Service(i))))
+            .ToList();
+        // An anonymous volume's name is random: which containers share it is what compares.
+        references.AddRange(inspected
+            .SelectMany(i => i.GetProperty("Mounts").EnumerateArray()
+                .Where(m => m.GetProperty("Type").GetString() == "volume" && m.GetProperty("Name").GetString() is { Length: 64 } n && n.All(char.IsAsciiHexDigitLower))
+                .Select(m => (Volume: m.GetProperty("Name").GetString()!, Service: Service(i))))
+            .GroupBy(m => m.Volume)
+            .Select(g => (g.Key, $"anonymous volume of {string.Join(" and ", g.Select(m => m.Service).Order(StringComparer.Ordinal))}")));
+        references = references.OrderByDescending(r => r.Reference.Length).ToList();
+        string Others(string value) => references.Aggregate(value, (v, r) => v.Replace(r.Reference, $"<{r.Service}>", StringComparison.Ordinal));
+        var result = inspected.ToDictionary(Service, i => Normalise(i, project, Others));
+
+        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ProjectFilter(project) }))
         {
-            var inspect = JsonDocument.Parse(Inspect(container.ID)).RootElement[0];
-            var labels = inspect.GetProperty("Config").GetProperty("Labels");
-            var name = $"{labels.GetProperty("com.docker.compose.service").GetString()}#{labels.GetProperty("com.docker.compose.container-number").GetString()}";
-            result[name] = Normalise(inspect, project);
+            var inspect = JsonDocument.Parse(Inspect("network", "inspect", network.ID)).RootElement[0];
+            result[$"network {inspect.GetProperty("Name").GetString()!.Replace(project, "<project>", StringComparison.Ordinal)}"] =
+                Resource(inspect, project, "Driver", "Options", "IPAM", "Internal", "Attachable", "EnableIPv6", "Scope");
+        }
+
+        foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = ProjectFilter(project) })).Volumes ?? [])
+        {
+            var inspect = JsonDocument.Parse(Inspect("volume", "inspect", volume.Name)).RootElement[0];
+            result[$"volume {volume.Name.Replace(project, "<project>", StringComparison.Ordinal)}"] = Resource(inspect, project, "Driver", "Options", "Scope");
         }
 
         return result;
     }
 
-    private static SortedDictionary<string, string> Normalise(JsonElement inspect, string project)
+    /// <summary>A network's or a volume's fields and labels.</summary>
+    private static SortedDictionary<string, string> Resource(JsonElement inspect, string project, params string[] fields)
+    {
+        var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var field in fields)
+        {
+            if (inspect.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
+                keys[field] = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        }
+
+        if (inspect.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var label in labels.EnumerateObject())
+                keys[$"label:{label.Name}"] = (label.Value.GetString() ?? "").Replace(project, "<project>", StringComparison.Ordinal);
+        }
+
+        return keys;
+    }
+
+    private static SortedDictionary<string, string> Normalise(JsonElement inspect, string project, Func<string, string> others)
     {
         var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var id = inspect.GetProperty("Id").GetString()!;
-        string Clean(string value) => value.Replace(project, "<project>", StringComparison.Ordinal).Replace(id[..12], "<id>", StringComparison.Ordinal);
+        string Clean(string value) => others(value.Replace(project, "<project>", StringComparison.Ordinal).Replace(id[..12], "<id>", StringComparison.Ordinal));
         void Add(string key, JsonElement value)
         {
             if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
@@ -269,6 +419,11 @@ public sealed class ComposeOracleTests() : AppPerClass()
                 Add($"HostConfig.{field}", value);
         }
 
+        // The engine reads an empty policy as "no": Compose sends none for a file without restart:, DeployDeck says "no".
+        var restart = host.GetProperty("RestartPolicy");
+        var policy = restart.GetProperty("Name").GetString() is { Length: > 0 } name ? name : "no";
+        keys["HostConfig.RestartPolicy"] = $"{policy}:{restart.GetProperty("MaximumRetryCount").GetInt32()}";
+
         // The engine keeps ulimits in the order it was given them: the order means nothing.
         if (host.TryGetProperty("Ulimits", out var ulimits) && ulimits.ValueKind == JsonValueKind.Array)
         {
@@ -296,11 +451,22 @@ public sealed class ComposeOracleTests() : AppPerClass()
         return keys;
     }
 
-    private static string Inspect(string id)
+    /// <summary>The project's containers, networks and volumes as DeployDeck left them (its volumes are never removed by a rollout).</summary>
+    private static async Task RemoveProjectAsync(Docker.DotNet.DockerClient docker, string project)
+    {
+        foreach (var container in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = ProjectFilter(project) }))
+            await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
+        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ProjectFilter(project) }))
+            await docker.Networks.DeleteNetworkAsync(network.ID);
+        foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = ProjectFilter(project) })).Volumes ?? [])
+            await docker.Volumes.RemoveAsync(volume.Name, force: true);
+    }
+
+    private static string Inspect(params string[] args)
     {
         var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("inspect");
-        info.ArgumentList.Add(id);
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
