@@ -14,11 +14,17 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public DeployDeckApp App { get; private set; } = null!;
 
+    /// <summary>The host port of the seeded shop's gateway: a free one, not the demo's default.</summary>
+    public int ShopGatewayPort { get; } = DeployDeckApp.FreePort();
+
     public IBrowser Browser { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        App = await DeployDeckApp.StartAsync();
+        App = await DeployDeckApp.StartAsync(webSettings: new Dictionary<string, string>
+        {
+            ["DeployDeck__DemoGatewayPort"] = ShopGatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
         _playwright = await Playwright.CreateAsync();
         var executable = Environment.GetEnvironmentVariable("PLAYWRIGHT_CHROMIUM_EXECUTABLE") ?? "/usr/bin/chromium";
         if (!File.Exists(executable))

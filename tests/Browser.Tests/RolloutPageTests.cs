@@ -53,6 +53,41 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator("[data-testid=start-confirmation]")).ToHaveCountAsync(0);
     }
 
+    /// <summary>The seeded shop — PostgreSQL, Redis, an API, a web front and an nginx gateway — started by clicks, then its page through the gateway's port.</summary>
+    [Fact]
+    public async Task Admin_rolls_out_the_shop_demo_from_the_browser_and_its_gateway_serves_the_page_on_the_published_port()
+    {
+        var page = await fixture.SignedInPageAsync(DeployDeckApp.AdminUser, fixture.App.AdminPassword);
+        try
+        {
+            await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+            await page.GetByRole(AriaRole.Link, new() { Name = "shop", Exact = true }).ClickAsync();
+            await page.WaitForSelectorAsync("[data-testid=phases]");
+            await page.ClickAsync("[data-testid=start-rollout]");
+            var confirmation = page.Locator("[data-testid=start-confirmation]");
+            foreach (var service in new[] { "db", "cache", "api", "web", "gateway" })
+                await Assertions.Expect(confirmation.Locator($"[data-testid=reconcile-{service}]")).ToHaveAttributeAsync("data-action", "Create", new() { Timeout = 30_000 });
+            await page.ClickAsync("[data-testid=confirm-start]");
+
+            await page.WaitForURLAsync("**/rollouts/**");
+            await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded", new() { Timeout = 300_000 });
+        }
+        catch (Exception ex) when (ex is TimeoutException or PlaywrightException)
+        {
+            throw new TimeoutException($"{ex.Message}\n--- browser console ---\n{fixture.Console}\n--- web log ---\n{fixture.App.WebLog}\n--- worker log ---\n{fixture.App.WorkerLog}", ex);
+        }
+
+        foreach (var service in new[] { "db", "cache", "api", "web", "gateway" })
+            await Assertions.Expect(page.Locator($"[data-testid=service-state-{service}]")).ToHaveAttributeAsync("data-state", "Ready");
+
+        // The user's next click: the shop itself, through nginx on the published port, proxied to the web front by name.
+        var shop = await page.Context.NewPageAsync();
+        var response = await shop.GotoAsync($"http://127.0.0.1:{fixture.ShopGatewayPort}/");
+        Assert.NotNull(response);
+        Assert.Equal(200, response.Status);
+        Assert.StartsWith("probe 1.0", (await shop.InnerTextAsync("body")).Trim(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Viewer_sees_plans_and_rollouts_but_no_start_button()
     {

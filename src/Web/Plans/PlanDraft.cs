@@ -17,9 +17,15 @@ public sealed class PlanDraft
 
     public List<PhaseDraft> Phases { get; } = [];
 
+    /// <summary>
+    /// What the page does not edit but the plan is made of: the project's networks, volumes, configs and secrets, and the
+    /// revision's allowance. Carried as they are, so an unedited draft is the revision (and its services' volumes resolve).
+    /// </summary>
+    private PlanSpec Original { get; init; } = new([]);
+
     public static PlanDraft From(PlanSpec spec, int revision)
     {
-        var draft = new PlanDraft { BaseRevision = revision, StackBudget = spec.StackBudget?.ToCompose() ?? "" };
+        var draft = new PlanDraft { BaseRevision = revision, StackBudget = spec.StackBudget?.ToCompose() ?? "", Original = spec };
         draft.Phases.AddRange(spec.Phases.Select(PhaseDraft.From));
         return draft;
     }
@@ -52,7 +58,7 @@ public sealed class PlanDraft
         var stack = Field.Memory(StackBudget, "stack budget", null, issues);
         if (issues.Count > before)
             return null;
-        var spec = new PlanSpec(phases, stack);
+        var spec = Original with { Phases = phases, StackBudget = stack };
         issues.AddRange(PlanValidation.Validate(spec));
         return spec;
     }
