@@ -51,7 +51,7 @@ internal static partial class DemoBench
         for (var run = -1; run < runs; run++)
         {
             var composeMs = await ComposeOnceAsync(docker, composeFile, gatewayConf, env, port, $"ddshop{run + 1}x{Environment.ProcessId}");
-            var (deckMs, _) = await DeckOnceAsync(app, admin, docker, hostId, file, gatewayConf, env, $"shopbench{run + 1}x{Environment.ProcessId}", keep: false);
+            var (deckMs, _) = await DeckOnceAsync(admin, docker, hostId, file, gatewayConf, env, $"shopbench{run + 1}x{Environment.ProcessId}", keep: false);
             var line = string.Create(CultureInfo.InvariantCulture, $"DeployDeck {deckMs / 1000:0.00} s, docker-compose {composeMs / 1000:0.00} s");
             if (run < 0)
             {
@@ -68,7 +68,7 @@ internal static partial class DemoBench
         if (Upgrade(file) == file)
             throw new InvalidOperationException("the demo's web front no longer sets PROBE_VERSION \"1.0\" before API_URL: the upgrade step needs a new edit");
         var composeGap = await ComposeUpgradeAsync(docker, composeFile, Upgrade(composeFile), gatewayConf, env, port, $"ddshopup{Environment.ProcessId}");
-        var deckGap = await DeckUpgradeAsync(app, admin, docker, hostId, file, gatewayConf, env, port, $"shopbenchup{Environment.ProcessId}");
+        var deckGap = await DeckUpgradeAsync(admin, docker, hostId, file, gatewayConf, env, port, $"shopbenchup{Environment.ProcessId}");
 
         Console.WriteLine();
         Console.WriteLine("| what | median | min | max |");
@@ -180,22 +180,22 @@ internal static partial class DemoBench
         return JsonDocument.Parse(body).RootElement.GetProperty("plan").GetProperty("id").GetGuid();
     }
 
-    private static async Task<(double Ms, Guid PlanId)> DeckOnceAsync(DeployDeckApp app, HttpClient admin, Docker.DotNet.DockerClient docker, Guid hostId,
+    private static async Task<(double Ms, Guid PlanId)> DeckOnceAsync(HttpClient admin, Docker.DotNet.DockerClient docker, Guid hostId,
         string file, string gatewayConf, string env, string name, bool keep)
     {
         var planId = await ImportAsync(admin, name, file, gatewayConf, env);
         var watch = Stopwatch.StartNew();
-        await RollOutAsync(app, admin, planId, hostId);
+        await ReconcileBench.RollOutAsync(admin, planId, hostId);
         var ms = watch.Elapsed.TotalMilliseconds;
         if (!keep)
             await RemoveProjectAsync(docker, name);
         return (ms, planId);
     }
 
-    private static async Task<Gap> DeckUpgradeAsync(DeployDeckApp app, HttpClient admin, Docker.DotNet.DockerClient docker, Guid hostId,
+    private static async Task<Gap> DeckUpgradeAsync(HttpClient admin, Docker.DotNet.DockerClient docker, Guid hostId,
         string file, string gatewayConf, string env, int port, string name)
     {
-        var (_, planId) = await DeckOnceAsync(app, admin, docker, hostId, file, gatewayConf, env, name, keep: true);
+        var (_, planId) = await DeckOnceAsync(admin, docker, hostId, file, gatewayConf, env, name, keep: true);
         try
         {
             await using var poller = Poller.Start(port);
@@ -205,7 +205,7 @@ internal static partial class DemoBench
             var saved = await admin.PutAsJsonAsync($"/api/plans/{planId}", new JsonObject { ["baseRevision"] = (int)plan["revision"]!, ["phases"] = plan["phases"]!.DeepClone() });
             if (!saved.IsSuccessStatusCode)
                 throw new InvalidOperationException($"the edit was refused: {await saved.Content.ReadAsStringAsync()}");
-            await RollOutAsync(app, admin, planId, hostId);
+            await ReconcileBench.RollOutAsync(admin, planId, hostId);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
             while (!await AnswersAsync(http, port, "probe 1.1"))
                 await Task.Delay(50);
@@ -215,20 +215,6 @@ internal static partial class DemoBench
         {
             await RemoveProjectAsync(docker, name);
         }
-    }
-
-    private static async Task RollOutAsync(DeployDeckApp app, HttpClient admin, Guid planId, Guid hostId)
-    {
-        var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });
-        if (!started.IsSuccessStatusCode)
-            throw new InvalidOperationException($"rollout refused: {await started.Content.ReadAsStringAsync()}");
-        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        JsonElement rollout;
-        do
-            rollout = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{id}?wait=25");
-        while (rollout.GetProperty("state").GetString() is not ("Succeeded" or "Failed" or "RolledBack" or "Aborted"));
-        if (rollout.GetProperty("state").GetString() != "Succeeded")
-            throw new InvalidOperationException($"rollout {id} ended {rollout.GetProperty("state")}: {rollout.GetProperty("error")}\n{app.WorkerLog}");
     }
 
     /// <summary>The containers, networks and volumes of the plan's project: the next run starts from nothing, as after `down -v`.</summary>

@@ -77,7 +77,7 @@ internal static class ReconcileBench
         return 0;
     }
 
-    private static async Task<(TimeSpan Elapsed, JsonElement Rollout)> RollOutAsync(HttpClient admin, Guid planId, Guid hostId)
+    internal static async Task<(TimeSpan Elapsed, JsonElement Rollout)> RollOutAsync(HttpClient admin, Guid planId, Guid hostId)
     {
         var watch = Stopwatch.StartNew();
         var started = await admin.PostAsJsonAsync("/api/rollouts", new { planId, hostId });

@@ -83,6 +83,7 @@ public sealed class ComposeOracleTests() : AppPerClass()
         {
             project.Delete(recursive: true);
             outside.Delete(recursive: true);
+            await docker.Volumes.RemoveAsync(external, force: true);
         }
     }
 
