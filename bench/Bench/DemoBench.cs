@@ -141,7 +141,7 @@ internal static partial class DemoBench
         {
             var list = await docker.Containers.ListContainersAsync(new ContainersListParameters
             {
-                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } },
+                Filters = ComposeProjects.Filter(project),
             });
             var healthy = Healthchecked.All(s => list.Any(c => c.Labels["com.docker.compose.service"] == s && c.Status.Contains("(healthy)", StringComparison.Ordinal)));
             if (healthy && await AnswersAsync(http, port, version))
@@ -188,7 +188,7 @@ internal static partial class DemoBench
         await ReconcileBench.RollOutAsync(admin, planId, hostId);
         var ms = watch.Elapsed.TotalMilliseconds;
         if (!keep)
-            await RemoveProjectAsync(docker, name);
+            await ComposeProjects.RemoveAsync(docker, name);
         return (ms, planId);
     }
 
@@ -213,20 +213,8 @@ internal static partial class DemoBench
         }
         finally
         {
-            await RemoveProjectAsync(docker, name);
+            await ComposeProjects.RemoveAsync(docker, name);
         }
-    }
-
-    /// <summary>The containers, networks and volumes of the plan's project: the next run starts from nothing, as after `down -v`.</summary>
-    private static async Task RemoveProjectAsync(Docker.DotNet.DockerClient docker, string project)
-    {
-        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } };
-        foreach (var c in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter }))
-            await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
-        foreach (var n in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }))
-            await docker.Networks.DeleteNetworkAsync(n.ID);
-        foreach (var v in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = filter })).Volumes ?? [])
-            await docker.Volumes.RemoveAsync(v.Name, force: true);
     }
 
     private sealed record Gap(double LongestMs, int Failed, int Requests);

@@ -179,7 +179,7 @@ public sealed class ComposeOracleTests() : AppPerClass()
         finally
         {
             ComposeCli.Run(file, composeProject, "down", "-v");
-            await RemoveProjectAsync(docker, deckProject);
+            await ComposeProjects.RemoveAsync(docker, deckProject);
         }
     }
 
@@ -308,9 +308,6 @@ public sealed class ComposeOracleTests() : AppPerClass()
           phases: {core: {soak: 0s}}
         """;
 
-    private static Dictionary<string, IDictionary<string, bool>> ProjectFilter(string project) =>
-        new() { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } };
-
     /// <summary>
     /// Each container of the project by service and number, the project's networks and its volumes, each as a flat map of
     /// the keys Compose decides. Another container's id (a shared namespace, volumes_from) reads as its service and number.
@@ -318,7 +315,7 @@ public sealed class ComposeOracleTests() : AppPerClass()
     private static async Task<Dictionary<string, SortedDictionary<string, string>>> NormaliseProjectAsync(string project)
     {
         using var docker = DeployDeckApp.Docker();
-        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = ProjectFilter(project) });
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = ComposeProjects.Filter(project) });
         var inspected = containers.Select(c => JsonDocument.Parse(Inspect("inspect", c.ID)).RootElement[0]).ToList();
         string Service(JsonElement i)
         {
@@ -342,14 +339,14 @@ public sealed class ComposeOracleTests() : AppPerClass()
         string Others(string value) => references.Aggregate(value, (v, r) => v.Replace(r.Reference, $"<{r.Service}>", StringComparison.Ordinal));
         var result = inspected.ToDictionary(Service, i => Normalise(i, project, Others));
 
-        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ProjectFilter(project) }))
+        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ComposeProjects.Filter(project) }))
         {
             var inspect = JsonDocument.Parse(Inspect("network", "inspect", network.ID)).RootElement[0];
             result[$"network {inspect.GetProperty("Name").GetString()!.Replace(project, "<project>", StringComparison.Ordinal)}"] =
                 Resource(inspect, project, "Driver", "Options", "IPAM", "Internal", "Attachable", "EnableIPv6", "Scope");
         }
 
-        foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = ProjectFilter(project) })).Volumes ?? [])
+        foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = ComposeProjects.Filter(project) })).Volumes ?? [])
         {
             var inspect = JsonDocument.Parse(Inspect("volume", "inspect", volume.Name)).RootElement[0];
             result[$"volume {volume.Name.Replace(project, "<project>", StringComparison.Ordinal)}"] = Resource(inspect, project, "Driver", "Options", "Scope");
@@ -450,17 +447,6 @@ public sealed class ComposeOracleTests() : AppPerClass()
         }
 
         return keys;
-    }
-
-    /// <summary>The project's containers, networks and volumes as DeployDeck left them (its volumes are never removed by a rollout).</summary>
-    private static async Task RemoveProjectAsync(Docker.DotNet.DockerClient docker, string project)
-    {
-        foreach (var container in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = ProjectFilter(project) }))
-            await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
-        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = ProjectFilter(project) }))
-            await docker.Networks.DeleteNetworkAsync(network.ID);
-        foreach (var volume in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = ProjectFilter(project) })).Volumes ?? [])
-            await docker.Volumes.RemoveAsync(volume.Name, force: true);
     }
 
     private static string Inspect(params string[] args)

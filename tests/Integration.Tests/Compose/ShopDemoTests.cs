@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeployDeck.Integration.Tests.Api;
@@ -16,14 +15,7 @@ namespace DeployDeck.Integration.Tests.Compose;
 /// </summary>
 public sealed class ShopDemoTests() : AppPerClass(new Dictionary<string, string> { ["DeployDeck__DemoGatewayPort"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
 {
-    private static readonly int Port = FreePort();
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static readonly int Port = DeployDeckApp.FreePort();
 
     private async Task<JsonElement> RollOutAsync(HttpClient admin, Guid planId)
     {
