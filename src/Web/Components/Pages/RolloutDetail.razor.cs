@@ -172,11 +172,11 @@ public sealed partial class RolloutDetail
         }
     }
 
+    // Cancelled, not disposed: a load still under way reads the token (see HostCards).
     public async ValueTask DisposeAsync()
     {
         await _disposed.CancelAsync();
         if (_subscription is not null)
             await _subscription.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _disposed.Dispose();
     }
 }
