@@ -60,7 +60,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture)
             }
             catch (PlaywrightException ex)
             {
-                throw new TimeoutException($"{ex.Message}\n--- console ---\n{fixture.Console}\n--- worker log ---\n{fixture.App.WorkerLog}", ex);
+                throw new TimeoutException($"{ex.Message}\n--- console ---\n{fixture.Console}\n--- worker log ---\n{fixture.App.WorkerLog}\n--- web log ---\n{fixture.App.WebLog}", ex);
             }
         }
         finally

@@ -89,6 +89,9 @@ public sealed class ExtraEngine : IAsyncDisposable
 
     public string Log => File.Exists(Path.Combine(StateDir, "dockerd.log")) ? File.ReadAllText(Path.Combine(StateDir, "dockerd.log")) : "";
 
+    /// <summary>SSH: what the namespace's sshd logged (it runs with -e).</summary>
+    public string SshdLog => File.Exists(Path.Combine(StateDir, "ssh", "sshd.log")) ? File.ReadAllText(Path.Combine(StateDir, "ssh", "sshd.log")) : "";
+
     private static string RunTag
     {
         get

@@ -89,7 +89,10 @@ public sealed class DockerHostInspector(
         {
             output = local ?? (options.Value.Method == HostCheckMethod.Local ? null : await RunProbeAsync(info.DockerRootDir, cancellationToken));
         }
-        catch (Exception e) when (e is DockerApiException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        // The figures the engine gave are still true when the probe fails on the way (over SSH a probe that outlived its
+        // timeout ends as a closed channel, not a cancellation): it is a note, not a failed check.
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested
+                                  && (e is DockerApiException or TimeoutException or OperationCanceledException || EngineProblem.Of(e, cancellationToken) is not null))
         {
             notes.Add($"the probe container could not run ({Reason(e)}): memory in use, disk and load are unknown");
             logger.LogWarning("Host probe failed: {Reason}", Reason(e));

@@ -170,12 +170,29 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
         {
             // SSH.NET's output pipe only reads blocking; a read that is cancelled closes the channel, which ends the read.
             await using var cancel = cancellationToken.Register(() => Dispose());
-            if (MemoryMarshal.TryGetArray<byte>(buffer, out var segment))
-                return await Task.Run(() => Read(segment.Array!, segment.Offset, segment.Count), CancellationToken.None);
-            var copy = new byte[buffer.Length];
-            var read = await Task.Run(() => Read(copy, 0, copy.Length), CancellationToken.None);
-            copy.AsSpan(0, read).CopyTo(buffer.Span);
-            return read;
+            try
+            {
+                int read;
+                if (MemoryMarshal.TryGetArray<byte>(buffer, out var segment))
+                {
+                    read = await Task.Run(() => Read(segment.Array!, segment.Offset, segment.Count), CancellationToken.None);
+                }
+                else
+                {
+                    var copy = new byte[buffer.Length];
+                    read = await Task.Run(() => Read(copy, 0, copy.Length), CancellationToken.None);
+                    copy.AsSpan(0, read).CopyTo(buffer.Span);
+                }
+
+                if (read == 0)
+                    cancellationToken.ThrowIfCancellationRequested(); // the end came from the cancellation closing the channel
+                return read;
+            }
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                // The read ended because the caller gave up: say so, as a socket's stream would, not "the channel closed".
+                throw new OperationCanceledException("the read was cancelled", e, cancellationToken);
+            }
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -70,7 +70,9 @@ public sealed class EngineOutageTests(RemoteEngines engines) : AppPerClass(), IC
 
             var other = await RolloutApiTests.WaitForFinalAsync(admin, going, TimeSpan.FromSeconds(120));
             Assert.True(other.GetProperty("state").GetString() == "Succeeded", $"{other}\n--- worker ---\n{App.WorkerLog}");
-            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/hosts/{steady}/check")).StatusCode);
+            var check = await admin.GetAsync($"/api/hosts/{steady}/check");
+            Assert.True(check.StatusCode == HttpStatusCode.OK,
+                $"{(int)check.StatusCode} {await check.Content.ReadAsStringAsync()}\n--- web ---\n{App.WebLog}\n--- sshd ---\n{engines.Ssh.SshdLog}");
             Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/hosts/{steady}")).StatusCode);
 
             // A rollback needs the engine: the rollout waits for it, rolling back, and never ends Failed without one.
