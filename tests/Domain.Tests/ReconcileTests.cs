@@ -110,12 +110,15 @@ public sealed class ReconcileTests
     {
         var plan = Plan(Db, Api, Web);
         var existing = Running(plan);
-        existing[0] = existing[0] with { Managed = false, ConfigHash = "compose's own", Spec = null, Name = "shop-db-1" };
-        existing[1] = existing[1] with { Running = false };
+        existing[0] = existing[0] with { Managed = false, ConfigHash = "compose's own", Spec = null, Name = "shop-db-1", Restart = new RestartPolicy(RestartMode.OnFailure, 3) };
+        existing[1] = existing[1] with { Running = false, Restart = new RestartPolicy(RestartMode.Always) };
         existing[2] = existing[2] with { Health = HealthStatus.Unhealthy };
         var result = Decide(plan, existing);
         Assert.Contains("was started by docker compose", result.For("db")!.Reason, StringComparison.Ordinal);
         Assert.Equal(["id-db"], result.For("db")!.Replace);
+        // What Compose gave its container is what a rollback gives back; DeployDeck's own containers have their revision for that.
+        Assert.Equal(new AdoptedContainer("db", "id-db", new RestartPolicy(RestartMode.OnFailure, 3)), Assert.Single(result.Adopted));
+        Assert.Null(result.AdoptedRestart("id-api"));
         Assert.Equal("its container shop-api-1 is not running", result.For("api")!.Reason);
         Assert.Equal("its container shop-web-1 is unhealthy", result.For("web")!.Reason);
     }

@@ -24,8 +24,10 @@ public enum ReconcileAction
 /// <summary>A container of the project as the engine has it, whoever created it.</summary>
 /// <param name="Managed">Created by DeployDeck (it carries DeployDeck's labels); otherwise by <c>docker compose</c>.</param>
 /// <param name="Spec">The service as the revision that created it defined it (DeployDeck's containers), for the reason of a recreate.</param>
+/// <param name="Restart">The restart policy the engine has for it now.</param>
 public sealed record ExistingContainer(
-    string Id, string Name, string Service, int Number, bool Running, HealthStatus Health, string? ConfigHash, string ImageId, bool Managed, ServiceSpec? Spec = null);
+    string Id, string Name, string Service, int Number, bool Running, HealthStatus Health, string? ConfigHash, string ImageId, bool Managed, ServiceSpec? Spec = null,
+    RestartPolicy? Restart = null);
 
 /// <summary>What a rollout does with one service, and why.</summary>
 /// <param name="Keep">Containers that stay as the service's containers (keep, scale).</param>
@@ -34,10 +36,22 @@ public sealed record ServiceReconcile(string Phase, string Service, ReconcileAct
 
 public sealed record ReconcileOrphan(string Service, string ContainerId, string ContainerName, string Reason);
 
+/// <summary>
+/// A container <c>docker compose</c> started that the rollout replaces, with the restart policy it had: replacing it sets
+/// "no", and no revision of DeployDeck's says what Compose gave it, so a rollback gives back what is recorded here.
+/// </summary>
+public sealed record AdoptedContainer(string Service, string ContainerId, RestartPolicy Restart);
+
 /// <summary>The reconcile plan of a rollout: per service keep, create, recreate or scale; orphans removed. Shown before it acts.</summary>
 public sealed record ReconcilePlan(IReadOnlyList<ServiceReconcile> Services, IReadOnlyList<ReconcileOrphan> Orphans, bool ForceRecreate = false)
 {
     public ServiceReconcile? For(string service) => Services.FirstOrDefault(s => s.Service == service);
+
+    /// <summary>Compose's containers the rollout replaces; empty in a plan recorded before they were.</summary>
+    public IReadOnlyList<AdoptedContainer> Adopted { get; init; } = [];
+
+    /// <summary>The restart policy Compose's container had before the rollout replaced it; null for any other container.</summary>
+    public RestartPolicy? AdoptedRestart(string containerId) => Adopted.FirstOrDefault(a => a.ContainerId == containerId)?.Restart;
 
     /// <summary>Containers of earlier rollouts that are this rollout's own: not a previous version to stop.</summary>
     public IEnumerable<string> KeptIds => Services.SelectMany(s => s.Keep);
@@ -111,7 +125,10 @@ public static class Reconcile
         var orphans = existing.Where(c => !names.Contains(c.Service))
             .Select(c => new ReconcileOrphan(c.Service, c.Id, c.Name, $"service {c.Service} is not in the plan any more; its volumes stay"))
             .ToList();
-        return new ReconcilePlan(plan.Phases.SelectMany(p => p.Services).Select(s => decisions[s.Name]).ToList(), orphans, forceRecreate);
+        var adopted = existing.Where(c => !c.Managed && names.Contains(c.Service))
+            .Select(c => new AdoptedContainer(c.Service, c.Id, c.Restart ?? RestartPolicy.No))
+            .ToList();
+        return new ReconcilePlan(plan.Phases.SelectMany(p => p.Services).Select(s => decisions[s.Name]).ToList(), orphans, forceRecreate) { Adopted = adopted };
     }
 
     private static ServiceReconcile Decide(PlanSpec plan, string phase, ServiceSpec service, string hash, string? imageId, List<ExistingContainer> mine, bool force)

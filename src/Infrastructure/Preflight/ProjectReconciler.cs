@@ -52,9 +52,12 @@ public sealed class ProjectReconciler(EngineConnections engines, IDbContextFacto
 
             var number = int.TryParse(c.Labels.GetValueOrDefault(ComposeLabels.ContainerNumber), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
             result.Add(new ExistingContainer(c.Id, c.Name, service, number, seen.Running, seen.Health, c.Labels.GetValueOrDefault(ComposeLabels.ConfigHash), seen.ImageId,
-                c.Labels.ContainsKey(OwnershipLabels.Managed), spec));
+                c.Labels.ContainsKey(OwnershipLabels.Managed), spec, RestartOf(seen)));
         }
 
         return result;
     }
+
+    private static RestartPolicy RestartOf(ContainerObservation seen) =>
+        RestartPolicy.TryParse(seen.RestartPolicy, out var policy, out _) ? policy with { MaxRetries = seen.RestartMaxRetries } : RestartPolicy.No;
 }

@@ -89,9 +89,12 @@ public sealed class RollbackRunner(
         {
             foreach (var container in PreviousVersions.Latest(all, service.Name).OrderBy(c => c.Name, StringComparer.Ordinal))
             {
-                // docker compose's container (adopted) has no revision: the engine's own health check of it counts, no gates.
+                // docker compose's container (adopted) has no revision: the engine's own health check of it counts, no gates,
+                // and it gets back the restart policy it had, which replacing it set to "no".
                 var spec = await previous.SpecAsync(container, service.Name, ct)
-                    ?? (PreviousVersions.IsCompose(container) ? service with { HealthCheck = null, Gates = [] } : service);
+                    ?? (PreviousVersions.IsCompose(container)
+                        ? service with { HealthCheck = null, Gates = [], Restart = context.Reconcile?.AdoptedRestart(container.Id) ?? service.Restart }
+                        : service);
                 var before = await context.Engine.InspectAsync(container.Id, ct);
                 if (before is null)
                     continue;

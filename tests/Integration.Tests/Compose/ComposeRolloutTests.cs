@@ -490,6 +490,7 @@ public sealed class ComposeRolloutTests() : AppPerClass()
                 image: deploydeck/probe:latest
                 mem_limit: 32m
                 labels: {deploydeck.phase: core}
+                restart: always
                 volumes: [data:/data]
                 healthcheck: {test: {{{Health}}}, interval: 1s, timeout: 2s, retries: 5}
               front:
@@ -533,12 +534,16 @@ public sealed class ComposeRolloutTests() : AppPerClass()
             Assert.Contains($"host port {port + 1}, which container squatter-{project} of no Compose project holds", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             await docker.Containers.RemoveContainerAsync(squatter, new ContainerRemoveParameters { Force = true });
 
-            // A version that never becomes healthy: Compose's containers are the previous version, and come back.
-            await ReimportAsync(admin, planId, compose.Replace(Health, """["CMD", "/bin/false"]""", StringComparison.Ordinal).Replace("retries: 5", "retries: 1", StringComparison.Ordinal));
+            // A version that never becomes healthy, with another restart policy: Compose's containers are the previous
+            // version, and come back with the restart policy Compose gave them (replacing them set "no").
+            await ReimportAsync(admin, planId, compose.Replace(Health, """["CMD", "/bin/false"]""", StringComparison.Ordinal).Replace("retries: 5", "retries: 1", StringComparison.Ordinal)
+                .Replace("restart: always", "restart: on-failure", StringComparison.Ordinal));
             var failed = await RollOutAsync(admin, planId);
             Assert.True(failed.GetProperty("state").GetString() == "RolledBack", failed.ToString());
             foreach (var id in theirs)
                 Assert.True((await docker.Containers.InspectContainerAsync(id)).State!.Running, $"docker compose's container {id} is not back:\n{failed}");
+            Assert.Equal(RestartPolicyKind.Always, (await docker.Containers.InspectContainerAsync(store.ID)).HostConfig!.RestartPolicy!.Name);
+            Assert.Equal(RestartPolicyKind.No, (await docker.Containers.InspectContainerAsync(theirs[1])).HostConfig!.RestartPolicy!.Name);
             Assert.Equal("from-compose", await ExecAsync(store.ID, "/bin/cat", "/data/file"));
 
             // The same file: Compose's containers are the previous version, replaced in order and removed on success.
