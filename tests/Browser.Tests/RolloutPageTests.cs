@@ -49,6 +49,7 @@ public sealed class RolloutPageTests(BrowserFixture fixture)
         await page.Locator("[data-testid=force-recreate]").ClickAsync();
         await Assertions.Expect(api).ToHaveAttributeAsync("data-action", "Recreate", new() { Timeout = 30_000 });
         await Assertions.Expect(api).ToContainTextAsync("recreate forced");
+        await Assertions.Expect(page.Locator("[data-testid=start-confirmation] [data-testid=order-api]")).ToHaveTextAsync("start-first: nothing the two containers would share");
         await page.ClickAsync("[data-testid=cancel-start]");
         await Assertions.Expect(page.Locator("[data-testid=start-confirmation]")).ToHaveCountAsync(0);
     }

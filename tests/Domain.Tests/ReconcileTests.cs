@@ -56,6 +56,19 @@ public sealed class ReconcileTests
     }
 
     [Fact]
+    public void A_recreate_carries_the_update_order_the_worker_will_take_knowing_the_images_volumes()
+    {
+        var before = Plan(Db, Api, Web);
+        var after = Plan(Db with { Image = "postgres:16" }, Api with { Image = "api:2" }, Web);
+        var result = Reconcile.Decide(after, s => ProjectLayout.ConfigHash(s, after), after.AllServices.ToDictionary(s => s.Image, _ => (string?)"sha256:1"), Running(before),
+            imageVolumes: new Dictionary<string, IReadOnlyList<string>> { ["postgres:16"] = ["/var/lib/postgresql/data"], ["api:2"] = [] });
+        Assert.Equal(new UpdateOrders.Choice(UpdateOrder.StopFirst, "its image keeps data in the volume /var/lib/postgresql/data, which the new container takes over"), result.For("db")!.Order);
+        Assert.Equal("start-first: nothing the two containers would share", result.For("api")!.Order!.Describe());
+        Assert.Null(result.For("web")!.Order); // kept: no container is replaced
+        Assert.Null(Decide(after, []).For("db")!.Order); // created: nothing to replace
+    }
+
+    [Fact]
     public void A_dependent_with_restart_true_and_a_borrower_are_recreated_with_their_dependency()
     {
         var api = Api with { DependsOn = [new ServiceDependency("db") { Restart = true }] };

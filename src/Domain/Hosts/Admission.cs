@@ -8,6 +8,9 @@ public sealed record ImageFacts(bool Present, long? SizeBytes)
 {
     /// <summary>The image's id on the host: a container running another id runs an older image of the same reference.</summary>
     public string? Id { get; init; }
+
+    /// <summary>The directories the image declares as volumes (its <c>VOLUME</c>s): a new container takes over its predecessor's.</summary>
+    public IReadOnlyList<string> Volumes { get; init; } = [];
 }
 
 public enum ImageClass

@@ -32,7 +32,11 @@ public sealed record ExistingContainer(
 /// <summary>What a rollout does with one service, and why.</summary>
 /// <param name="Keep">Containers that stay as the service's containers (keep, scale).</param>
 /// <param name="Replace">Containers that are replaced or retired: stopped and kept for a rollback until the rollout succeeds.</param>
-public sealed record ServiceReconcile(string Phase, string Service, ReconcileAction Action, string Reason, IReadOnlyList<string> Keep, IReadOnlyList<string> Replace);
+public sealed record ServiceReconcile(string Phase, string Service, ReconcileAction Action, string Reason, IReadOnlyList<string> Keep, IReadOnlyList<string> Replace)
+{
+    /// <summary>For a recreate: whether the new container starts beside the old one or after it stopped, and why; null for any other action.</summary>
+    public UpdateOrders.Choice? Order { get; init; }
+}
 
 public sealed record ReconcileOrphan(string Service, string ContainerId, string ContainerName, string Reason);
 
@@ -86,8 +90,9 @@ public static class Reconcile
 {
     /// <param name="hash">The config hash the revision gives a service (<see cref="ProjectLayout.ConfigHash"/>).</param>
     /// <param name="imageIds">The id each image reference of the plan has on the host now; null where it is absent.</param>
+    /// <param name="imageVolumes">The directories each image declares as volumes, where known: a recreate that carries them over is stop-first.</param>
     public static ReconcilePlan Decide(PlanSpec plan, Func<ServiceSpec, string> hash, IReadOnlyDictionary<string, string?> imageIds,
-        IReadOnlyList<ExistingContainer> existing, bool forceRecreate = false)
+        IReadOnlyList<ExistingContainer> existing, bool forceRecreate = false, IReadOnlyDictionary<string, IReadOnlyList<string>>? imageVolumes = null)
     {
         var byService = existing.ToLookup(c => c.Service, StringComparer.Ordinal);
         var decisions = new Dictionary<string, ServiceReconcile>(StringComparer.Ordinal);
@@ -128,7 +133,15 @@ public static class Reconcile
         var adopted = existing.Where(c => !c.Managed && names.Contains(c.Service))
             .Select(c => new AdoptedContainer(c.Service, c.Id, c.Restart ?? RestartPolicy.No))
             .ToList();
-        return new ReconcilePlan(plan.Phases.SelectMany(p => p.Services).Select(s => decisions[s.Name]).ToList(), orphans, forceRecreate) { Adopted = adopted };
+        return new ReconcilePlan(plan.Phases.SelectMany(p => p.Services).Select(s => WithOrder(decisions[s.Name], s, imageVolumes)).ToList(), orphans, forceRecreate) { Adopted = adopted };
+    }
+
+    // The order the Worker will choose: it carries the same volumes over from the container it replaces.
+    private static ServiceReconcile WithOrder(ServiceReconcile decision, ServiceSpec service, IReadOnlyDictionary<string, IReadOnlyList<string>>? imageVolumes)
+    {
+        if (decision.Action != ReconcileAction.Recreate)
+            return decision;
+        return decision with { Order = UpdateOrders.Choose(service, imageVolumes?.GetValueOrDefault(service.Image)) };
     }
 
     private static ServiceReconcile Decide(PlanSpec plan, string phase, ServiceSpec service, string hash, string? imageId, List<ExistingContainer> mine, bool force)

@@ -67,7 +67,11 @@ public static class RollbackScope
 /// </summary>
 public static class UpdateOrders
 {
-    public sealed record Choice(UpdateOrder Order, string Why);
+    public sealed record Choice(UpdateOrder Order, string Why)
+    {
+        /// <summary>"stop-first: it mounts …", as events and pages say it.</summary>
+        public string Describe() => $"{(Order == UpdateOrder.StopFirst ? "stop-first" : "start-first")}: {Why}";
+    }
 
     /// <param name="imageVolumes">The directories the image itself declares as volumes (its data), where known.</param>
     public static Choice Choose(ServiceSpec service, IReadOnlyList<string>? imageVolumes = null)

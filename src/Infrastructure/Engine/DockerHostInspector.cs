@@ -238,7 +238,11 @@ public sealed class DockerHostInspector(
             try
             {
                 var inspect = await client.Images.InspectImageAsync(image, cts.Token);
-                result[image] = new ImageFacts(true, inspect.Size) { Id = inspect.ID };
+                result[image] = new ImageFacts(true, inspect.Size)
+                {
+                    Id = inspect.ID,
+                    Volumes = inspect.Config?.Volumes?.Keys.Order(StringComparer.Ordinal).ToList() ?? [],
+                };
             }
             catch (DockerImageNotFoundException)
             {

@@ -19,7 +19,8 @@ public sealed class ProjectReconciler(EngineConnections engines, IDbContextFacto
         var handle = engines.For(host);
         var images = await handle.Inspector.ImagesAsync(plan.AllServices.Select(s => s.Image), ct);
         var existing = await ExistingAsync(handle.Engine, project, ct);
-        return Reconcile.Decide(plan, s => ProjectLayout.ConfigHash(s, plan), images.ToDictionary(i => i.Key, i => i.Value.Id, StringComparer.Ordinal), existing, forceRecreate);
+        return Reconcile.Decide(plan, s => ProjectLayout.ConfigHash(s, plan), images.ToDictionary(i => i.Key, i => i.Value.Id, StringComparer.Ordinal), existing, forceRecreate,
+            images.ToDictionary(i => i.Key, i => i.Value.Volumes, StringComparer.Ordinal));
     }
 
     /// <summary>The project's containers (not one-off <c>docker compose run</c> ones), each with the revision's view of its service where DeployDeck made it.</summary>

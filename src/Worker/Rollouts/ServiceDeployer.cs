@@ -76,7 +76,7 @@ public sealed class ServiceDeployer(
                 await states.ServiceAsync(context.RolloutId, service.Name, ServiceState.Starting, id, null, ct);
                 var which = service.Replicas == 1 ? "" : $" #{number}";
                 var carriedOver = taken.GetValueOrDefault(number) is { Count: > 0 } over ? $"; took over its previous container's volume at {string.Join(", ", over)}" : "";
-                await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {Order(order)}{carriedOver}", ct,
+                await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceCreated, $"Created {request.Name}{which} from {service.Image} ({Describe(service)}); {order.Describe()}{carriedOver}", ct,
                     run.Phase.Name, service.Name, run.ServiceKey(service.Name, "created", number));
                 await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.ServiceStarted, $"Started{which}", ct, run.Phase.Name, service.Name, run.ServiceKey(service.Name, "started", number));
                 containers.Add((number, id, request));
@@ -133,9 +133,6 @@ public sealed class ServiceDeployer(
 
         return kept;
     }
-
-    /// <summary>A service's update order as the record says it: the order, and why.</summary>
-    public static string Order(UpdateOrders.Choice order) => $"{(order.Order == UpdateOrder.StopFirst ? "stop-first" : "start-first")}: {order.Why}";
 
     private static int NumberOf(ContainerSummary c) =>
         int.TryParse(c.Labels.GetValueOrDefault(ComposeLabels.ContainerNumber), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;

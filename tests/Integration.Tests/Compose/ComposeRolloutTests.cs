@@ -320,6 +320,9 @@ public sealed class ComposeRolloutTests() : AppPerClass()
     private static string Action(JsonElement rollout, string service) =>
         rollout.GetProperty("reconcile").GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("action").GetString()!;
 
+    private static JsonElement Order(JsonElement rollout, string service) =>
+        rollout.GetProperty("reconcile").GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("order");
+
     private static string Reason(JsonElement rollout, string service) =>
         rollout.GetProperty("reconcile").GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("reason").GetString()!;
 
@@ -444,10 +447,17 @@ public sealed class ComposeRolloutTests() : AppPerClass()
                 volumes.UnionWith((await docker.Containers.InspectContainerAsync(id)).Mounts.Where(m => m.Type == "volume").Select(m => m.Name!));
             Assert.Equal(2, volumes.Count);
 
-            // A new version of both: new containers, stop-first, on the volumes their predecessors had.
+            // A new version of both: new containers, stop-first, on the volumes their predecessors had — the dry run says so first.
             await ReimportAsync(admin, planId, Compose("2"));
+            var dryRun = await admin.PostAsync($"/api/plans/{planId}/dry-run?hostId={await App.HostIdAsync()}", null);
+            Assert.Equal(HttpStatusCode.OK, dryRun.StatusCode);
+            var forecast = await dryRun.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("StopFirst", Order(forecast, "cache").GetProperty("order").GetString());
+            Assert.Equal("its image keeps data in the volume /data, which the new container takes over", Order(forecast, "cache").GetProperty("why").GetString());
+            Assert.Equal("it keeps data in the anonymous volume at /data, which the new container takes over", Order(forecast, "files").GetProperty("why").GetString());
             var upgrade = await RollOutAsync(admin, planId);
             Succeeded(upgrade);
+            Assert.Equal("StopFirst", Order(upgrade, "cache").GetProperty("order").GetString());
             var created = Events(upgrade, "service.created").Select(e => e.GetProperty("message").GetString()!).ToList();
             Assert.Contains(created, m => m.Contains("stop-first: it keeps data in the anonymous volume at /data", StringComparison.Ordinal) && m.Contains("took over its previous container's volume at /data", StringComparison.Ordinal));
             Assert.Contains(created, m => m.Contains("stop-first: its image keeps data in the volume /data", StringComparison.Ordinal));
