@@ -34,6 +34,20 @@ public sealed class FleetPlanTests
     }
 
     [Fact]
+    public void With_wave_approval_the_canary_starts_at_once_and_each_later_wave_waits_for_its_approval()
+    {
+        Assert.Equal(new FleetDecision(FleetStep.StartWave, 0), FleetPlan.Decide([H(A, 0), H(B, 1), H(C, 2)], FleetFailurePolicy.Stop, false, approvedThrough: 0));
+        var done = H(A, 0, RolloutState.Succeeded, true);
+        Assert.Equal(new FleetDecision(FleetStep.AwaitApproval, 1), FleetPlan.Decide([done, H(B, 1), H(C, 2)], FleetFailurePolicy.Stop, false, approvedThrough: 0));
+        Assert.Equal(new FleetDecision(FleetStep.StartWave, 1), FleetPlan.Decide([done, H(B, 1), H(C, 2)], FleetFailurePolicy.Stop, false, approvedThrough: 1));
+        Assert.Equal(new FleetDecision(FleetStep.AwaitApproval, 2),
+            FleetPlan.Decide([done, H(B, 1, RolloutState.Succeeded, true), H(C, 2)], FleetFailurePolicy.Stop, false, approvedThrough: 1));
+        // Waiting never outlasts a failure or an abort: neither needs an approval.
+        Assert.Equal(FleetState.Failed, FleetPlan.Decide([done, H(B, 1, RolloutState.RolledBack, true), H(C, 2)], FleetFailurePolicy.Stop, false, approvedThrough: 1).Final);
+        Assert.Equal(FleetState.Aborted, FleetPlan.Decide([done, H(B, 1)], FleetFailurePolicy.Stop, true, approvedThrough: 0).Final);
+    }
+
+    [Fact]
     public void An_abort_stops_the_hosts_going_and_ends_aborted_once_they_stopped()
     {
         Assert.Equal(FleetStep.Abort, FleetPlan.Decide([H(A, 0, RolloutState.Running, true), H(B, 1)], FleetFailurePolicy.Stop, true).Step);

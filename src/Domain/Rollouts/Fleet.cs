@@ -8,6 +8,9 @@ public enum FleetState
     Failed,
     RolledBack,
     Aborted,
+
+    /// <summary>A wave passed; the next starts when an Approver approves it (a fleet started with wave approval).</summary>
+    AwaitingApproval,
 }
 
 /// <summary>What happens to the fleet when one host's rollout does not succeed.</summary>
@@ -39,20 +42,25 @@ public enum FleetStep
 
     /// <summary>Ask every started rollout still going to abort; wait for them.</summary>
     Abort,
+
+    /// <summary>Every host so far succeeded; <see cref="FleetDecision.Wave"/> waits for an Approver's approval to start.</summary>
+    AwaitApproval,
 }
 
 public sealed record FleetDecision(FleetStep Step, int Wave = 0, FleetState Final = FleetState.Running, string? Reason = null);
 
 /// <summary>
 /// The fleet's sequencing as a pure decision: waves in order, the first being the canary; a wave starts when every host
-/// of the one before succeeded; a host that did not succeed stops the fleet per its policy; an abort stops every host.
+/// of the one before succeeded (and, with wave approval, an Approver approved it); a host that did not succeed stops
+/// the fleet per its policy; an abort stops every host.
 /// </summary>
 public static class FleetPlan
 {
     /// <summary>Waves of <paramref name="waveSize"/> hosts, in the order given.</summary>
     public static int WaveOf(int index, int waveSize) => index / Math.Max(1, waveSize);
 
-    public static FleetDecision Decide(IReadOnlyList<FleetHostStatus> hosts, FleetFailurePolicy policy, bool abortRequested)
+    /// <param name="approvedThrough">With wave approval, the last wave an Approver let start (the canary needs none); null without.</param>
+    public static FleetDecision Decide(IReadOnlyList<FleetHostStatus> hosts, FleetFailurePolicy policy, bool abortRequested, int? approvedThrough = null)
     {
         var started = hosts.Where(h => h.Started).ToList();
         if (abortRequested)
@@ -75,6 +83,11 @@ public static class FleetPlan
         }
 
         var next = hosts.Where(h => !h.Started).Select(h => (int?)h.Wave).Min();
-        return next is { } wave ? new FleetDecision(FleetStep.StartWave, wave) : new FleetDecision(FleetStep.Finish, Final: FleetState.Succeeded);
+        return next switch
+        {
+            null => new FleetDecision(FleetStep.Finish, Final: FleetState.Succeeded),
+            { } wave when wave > 0 && wave > approvedThrough => new FleetDecision(FleetStep.AwaitApproval, wave),
+            { } wave => new FleetDecision(FleetStep.StartWave, wave),
+        };
     }
 }

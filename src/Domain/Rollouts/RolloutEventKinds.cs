@@ -29,6 +29,9 @@ public static class RolloutEventKinds
     /// <summary>A fleet rolled back a host whose own rollout had succeeded (its record keeps Succeeded; the fleet says RolledBack).</summary>
     public const string FleetRolledBack = "rollout.fleet-rolled-back";
 
+    /// <summary>An Approver let the wave of this host's rollout start (a fleet started with wave approval).</summary>
+    public const string FleetWaveApproved = "rollout.fleet-wave-approved";
+
     public const string PhaseAdmitted = "phase.admitted";
     public const string PhaseAdmissionRefused = "phase.admission-refused";
     public const string PhaseStarted = "phase.started";

@@ -462,6 +462,16 @@ public sealed class FleetRollout
 
     public DateTimeOffset? AbortRequestedAt { get; set; }
 
+    /// <summary>Each wave after the canary starts only when an Approver approves it.</summary>
+    public bool ApproveWaves { get; set; }
+
+    /// <summary>The last wave allowed to start (0: the canary only); raised by each approval.</summary>
+    public int ApprovedThroughWave { get; set; }
+
+    public string? ApprovedBy { get; set; }
+
+    public DateTimeOffset? ApprovedAt { get; set; }
+
     public List<FleetHost> Hosts { get; set; } = [];
 }
 

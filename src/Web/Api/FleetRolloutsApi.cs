@@ -8,6 +8,8 @@ namespace DeployDeck.Web.Api;
 
 public sealed record FleetAbortRequest(string? Reason);
 
+public sealed record FleetApprovalRequest(string? Comment);
+
 public static class FleetRolloutsApi
 {
     public static RouteGroupBuilder MapFleetRolloutsApi(this RouteGroupBuilder api)
@@ -24,7 +26,7 @@ public static class FleetRolloutsApi
         {
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             return TypedResults.Ok(await db.FleetRollouts.AsNoTracking().OrderByDescending(f => f.CreatedAt).Take(100)
-                .Select(f => new { f.Id, f.PlanId, State = f.State.ToString(), f.WaveSize, f.OnHostFailure, Hosts = f.Hosts.Count, f.StartedBy, f.CreatedAt, f.FinishedAt })
+                .Select(f => new { f.Id, f.PlanId, State = f.State.ToString(), f.WaveSize, f.OnHostFailure, f.ApproveWaves, Hosts = f.Hosts.Count, f.StartedBy, f.CreatedAt, f.FinishedAt })
                 .ToListAsync(ct));
         });
 
@@ -34,6 +36,10 @@ public static class FleetRolloutsApi
         fleets.MapPost("/{id:guid}/abort", async Task<Results<Accepted, ProblemHttpResult>> (Guid id, FleetAbortRequest? request, FleetLauncher launcher, ClaimsPrincipal user, CancellationToken ct) =>
             await launcher.AbortAsync(id, request?.Reason, user, ct) is { } problem ? problem : TypedResults.Accepted($"/api/fleet-rollouts/{id}"))
             .RequireAuthorization(Auth.Policies.Operate);
+
+        fleets.MapPost("/{id:guid}/approve", async Task<Results<Accepted, ProblemHttpResult>> (Guid id, FleetApprovalRequest? request, FleetLauncher launcher, ClaimsPrincipal user, CancellationToken ct) =>
+            await launcher.ApproveWaveAsync(id, request?.Comment, user, ct) is { } problem ? problem : TypedResults.Accepted($"/api/fleet-rollouts/{id}"))
+            .RequireAuthorization(Auth.Policies.Approve);
         return api;
     }
 }

@@ -9,11 +9,13 @@ using DeployDeck.Web.Rollouts;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DeployDeck.Web.Fleet;
 
-public sealed record FleetRolloutRequest(Guid? PlanId, IReadOnlyList<Guid>? HostIds, int? WaveSize, FleetFailurePolicy? OnHostFailure);
+/// <param name="ApproveWaves">Each wave after the canary starts only when an Approver approves it.</param>
+public sealed record FleetRolloutRequest(Guid? PlanId, IReadOnlyList<Guid>? HostIds, int? WaveSize, FleetFailurePolicy? OnHostFailure, bool? ApproveWaves = null);
 
 public sealed record FleetHostRollout(Guid HostId, Guid Id);
 
@@ -24,14 +26,25 @@ public sealed record FleetHostView(Guid HostId, string Host, int Wave, Guid Roll
 
 public sealed record FleetRolloutView(Guid Id, Guid PlanId, string Plan, int Revision, string State, int WaveSize, FleetFailurePolicy OnHostFailure, string StartedBy,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error, string? AbortRequestedBy, IReadOnlyList<string> PhaseNames,
-    IReadOnlyList<FleetHostView> Hosts);
+    IReadOnlyList<FleetHostView> Hosts)
+{
+    public bool ApproveWaves { get; init; }
+
+    /// <summary>The last wave allowed to start, counted from 0 as each host's <c>wave</c> is (0: the canary only).</summary>
+    public int ApprovedThroughWave { get; init; }
+
+    public string? ApprovedBy { get; init; }
+
+    public DateTimeOffset? ApprovedAt { get; init; }
+}
 
 /// <summary>
 /// Starts a fleet rollout: one plan revision to many hosts in waves of <c>waveSize</c>, the first wave the canary. Every
 /// host's rollout is recorded at once (queued, so each host is held for the fleet) and the fleet job starts them wave by
 /// wave; each runs its own phases, admission and gates on its host's engine.
 /// </summary>
-public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFactory, IBackgroundJobClient jobs, TimeProvider time, ILogger<FleetLauncher> logger)
+public sealed class FleetLauncher(
+    IDbContextFactory<DeployDeckDbContext> dbFactory, IBackgroundJobClient jobs, IOptions<ApprovalOptions> approvals, TimeProvider time, ILogger<FleetLauncher> logger)
 {
     public async Task<(FleetRolloutCreated? Created, ProblemHttpResult? Problem)> StartAsync(FleetRolloutRequest request, ClaimsPrincipal user, CancellationToken ct)
     {
@@ -67,7 +80,11 @@ public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFacto
         var who = user.Identity?.Name ?? "unknown";
         var now = time.GetUtcNow();
         var policy = request.OnHostFailure ?? FleetFailurePolicy.Stop;
-        var fleet = new FleetRollout { PlanId = planId, PlanRevisionId = revision.Id, WaveSize = waveSize, OnHostFailure = policy, State = FleetState.Queued, StartedBy = who, CreatedAt = now };
+        var fleet = new FleetRollout
+        {
+            PlanId = planId, PlanRevisionId = revision.Id, WaveSize = waveSize, OnHostFailure = policy, ApproveWaves = request.ApproveWaves ?? false, State = FleetState.Queued,
+            StartedBy = who, CreatedAt = now,
+        };
         for (var i = 0; i < hostIds.Count; i++)
         {
             var host = hosts[hostIds[i]];
@@ -82,7 +99,7 @@ public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFacto
 
         db.FleetRollouts.Add(fleet);
         Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutStarted, $"fleet rollout {fleet.Id}",
-            $"plan '{plan.Name}' revision {revision.Number} on {hostIds.Count} host(s) in waves of {waveSize}, on host failure {policy}");
+            $"plan '{plan.Name}' revision {revision.Number} on {hostIds.Count} host(s) in waves of {waveSize}, on host failure {policy}{(fleet.ApproveWaves ? ", each wave after the first approved" : "")}");
         try
         {
             await db.SaveChangesAsync(ct);
@@ -118,7 +135,7 @@ public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFacto
         var who = user.Identity?.Name ?? "unknown";
         var now = time.GetUtcNow();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var changed = await db.FleetRollouts.Where(f => f.Id == id && f.AbortRequestedBy == null && (f.State == FleetState.Queued || f.State == FleetState.Running))
+        var changed = await db.FleetRollouts.Where(f => f.Id == id && f.AbortRequestedBy == null && (f.State == FleetState.Queued || f.State == FleetState.Running || f.State == FleetState.AwaitingApproval))
             .ExecuteUpdateAsync(u => u.SetProperty(f => f.AbortRequestedBy, who).SetProperty(f => f.AbortRequestedAt, now), ct);
         if (changed == 0)
         {
@@ -129,6 +146,51 @@ public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFacto
 
         Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutAborted, $"fleet rollout {id}", reason);
         await db.SaveChangesAsync(ct);
+        return null;
+    }
+
+    /// <summary>
+    /// Lets the next wave of a fleet waiting for approval start. One conditional UPDATE: of simultaneous approvals exactly
+    /// one raises the approved wave; each host of that wave records who approved it.
+    /// </summary>
+    public async Task<ProblemHttpResult?> ApproveWaveAsync(Guid id, string? comment, ClaimsPrincipal user, CancellationToken ct)
+    {
+        if (LaunchRefusal.ForText("comment", comment) is { } invalid)
+            return ApiResults.Problem(invalid.Status, invalid.Title, invalid.Detail);
+        if (!user.IsInRole(Roles.Approver) && !user.IsInRole(Roles.Admin))
+            return ApiResults.Problem(403, "Not allowed", "Approving a fleet's next wave needs the Approver role.");
+        var who = user.Identity?.Name ?? "unknown";
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var fleet = await db.FleetRollouts.AsNoTracking().Include(f => f.Hosts).FirstOrDefaultAsync(f => f.Id == id, ct);
+        if (fleet is null)
+            return ApiResults.Problem(404, "Unknown fleet rollout", $"There is no fleet rollout {id}.");
+        if (fleet.State != FleetState.AwaitingApproval || fleet.AbortRequestedBy is not null)
+            return ApiResults.Problem(409, "Not waiting for approval", $"Fleet rollout {id} is {fleet.State}: there is no wave to approve.");
+        if (approvals.Value.FourEyes && string.Equals(fleet.StartedBy, who, StringComparison.OrdinalIgnoreCase))
+            return ApiResults.Problem(403, "Four eyes", $"{who} started this fleet rollout; another Approver must approve its next wave.");
+
+        var wave = fleet.Hosts.Where(h => !h.Started).Min(h => h.Wave);
+        var now = time.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var approved = await db.FleetRollouts.Where(f => f.Id == id && f.State == FleetState.AwaitingApproval && f.ApprovedThroughWave < wave)
+            .ExecuteUpdateAsync(u => u.SetProperty(f => f.ApprovedThroughWave, wave).SetProperty(f => f.ApprovedBy, who).SetProperty(f => f.ApprovedAt, now), ct);
+        if (approved == 0)
+            return ApiResults.Problem(409, "Already approved", $"Wave {wave + 1} was approved by someone else a moment ago.");
+
+        var note = string.IsNullOrWhiteSpace(comment) ? "" : $": {comment.Trim()}";
+        foreach (var host in fleet.Hosts.Where(h => h.Wave == wave))
+        {
+            db.RolloutEvents.Add(new RolloutEvent
+            {
+                RolloutId = host.RolloutId, At = now, Kind = RolloutEventKinds.FleetWaveApproved, Actor = who, Key = "fleet:wave-approved",
+                Message = $"{who} approved wave {wave + 1} of fleet rollout {id}{note}",
+            });
+        }
+
+        Audit.AuditTrail.Add(db, now, who, Audit.AuditActions.RolloutApproved, $"fleet rollout {id}", $"wave {wave + 1}{note}");
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        logger.LogInformation("Fleet rollout {FleetId}: wave {Wave} approved by {User}", id, wave + 1, who);
         return null;
     }
 
@@ -152,6 +214,9 @@ public sealed class FleetLauncher(IDbContextFactory<DeployDeckDbContext> dbFacto
                 var r = rollouts[h.RolloutId];
                 return new FleetHostView(h.HostId, names.GetValueOrDefault(h.HostId) ?? "?", h.Wave, h.RolloutId, h.RolledBackAt is null ? r.State.ToString() : "RolledBack",
                     r.CurrentPhase, phases.Count, r.CurrentPhase < phases.Count ? phases[r.CurrentPhase] : null, h.Started, h.RolledBackAt, r.Error);
-            }).ToList());
+            }).ToList())
+        {
+            ApproveWaves = fleet.ApproveWaves, ApprovedThroughWave = fleet.ApprovedThroughWave, ApprovedBy = fleet.ApprovedBy, ApprovedAt = fleet.ApprovedAt,
+        };
     }
 }

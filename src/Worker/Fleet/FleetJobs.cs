@@ -38,7 +38,7 @@ public sealed class FleetJobs(
             await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
             {
                 fleet = await db.FleetRollouts.Include(f => f.Hosts).FirstOrDefaultAsync(f => f.Id == fleetRolloutId, cancellationToken);
-                if (fleet is null || fleet.State is not (FleetState.Queued or FleetState.Running))
+                if (fleet is null || fleet.State is not (FleetState.Queued or FleetState.Running or FleetState.AwaitingApproval))
                     return;
                 var ids = fleet.Hosts.Select(h => h.RolloutId).ToList();
                 rollouts = await db.Rollouts.AsNoTracking().Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, cancellationToken);
@@ -54,11 +54,18 @@ public sealed class FleetJobs(
             // A host the fleet rolled back after it had succeeded counts as rolled back.
             var statuses = fleet.Hosts.OrderBy(h => h.Order)
                 .Select(h => new FleetHostStatus(h.HostId, h.Wave, h.RolledBackAt is null ? rollouts[h.RolloutId].State : RolloutState.RolledBack, h.Started)).ToList();
-            var decision = FleetPlan.Decide(statuses, fleet.OnHostFailure, fleet.AbortRequestedBy is not null);
+            var decision = FleetPlan.Decide(statuses, fleet.OnHostFailure, fleet.AbortRequestedBy is not null, fleet.ApproveWaves ? fleet.ApprovedThroughWave : null);
+            if (fleet.State == FleetState.AwaitingApproval && decision.Step != FleetStep.AwaitApproval)
+                await SetStateAsync(fleet.Id, FleetState.AwaitingApproval, FleetState.Running, cancellationToken);
             switch (decision.Step)
             {
                 case FleetStep.StartWave:
                     await StartWaveAsync(fleet, decision.Wave, cancellationToken);
+                    break;
+                case FleetStep.AwaitApproval:
+                    if (await SetStateAsync(fleet.Id, FleetState.Running, FleetState.AwaitingApproval, cancellationToken))
+                        logger.LogInformation("Fleet rollout {FleetId}: wave {Wave} waits for an Approver's approval", fleet.Id, decision.Wave + 1);
+                    await Task.Delay(Poll, time, cancellationToken);
                     break;
                 case FleetStep.Wait:
                     await Task.Delay(Poll, time, cancellationToken);
@@ -75,6 +82,13 @@ public sealed class FleetJobs(
                     return;
             }
         }
+    }
+
+    /// <summary>One conditional update: an abort or an approval in between is never overwritten.</summary>
+    private async Task<bool> SetStateAsync(Guid fleetId, FleetState from, FleetState to, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.FleetRollouts.Where(f => f.Id == fleetId && f.State == from).ExecuteUpdateAsync(u => u.SetProperty(f => f.State, to), ct) > 0;
     }
 
     private async Task StartWaveAsync(FleetRollout fleet, int wave, CancellationToken ct)

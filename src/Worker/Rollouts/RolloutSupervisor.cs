@@ -34,7 +34,7 @@ public sealed class RolloutSupervisor(
                 await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
                 {
                     active = await db.Rollouts.AsNoTracking().Where(r => Driven.Contains(r.State)).Select(r => r.Id).ToListAsync(stoppingToken);
-                    fleets = await db.FleetRollouts.AsNoTracking().Where(f => f.State == FleetState.Running).Select(f => f.Id).ToListAsync(stoppingToken);
+                    fleets = await db.FleetRollouts.AsNoTracking().Where(f => f.State == FleetState.Running || f.State == FleetState.AwaitingApproval).Select(f => f.Id).ToListAsync(stoppingToken);
                 }
 
                 var free = (await RolloutLock.UndrivenAsync(connectionString, [.. active, .. fleets], stoppingToken)).ToHashSet();

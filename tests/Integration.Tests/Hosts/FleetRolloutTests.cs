@@ -112,4 +112,59 @@ public sealed class FleetRolloutTests(ThreeEngines engines) : AppPerClass(), ICl
             Assert.Contains(first.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "rollout.fleet-rolled-back");
         }
     }
+
+    [Fact]
+    public async Task With_wave_approval_the_next_wave_waits_for_an_approver_and_an_operator_cannot_approve_it()
+    {
+        var hosts = new List<Guid> { await App.AddHostAsync(engines.All[0], "canary"), await App.AddHostAsync(engines.All[2], "second") };
+        var planId = await App.SeedPlanAsync("fleet-approval", Plan());
+        using var operatorClient = App.CreateClient(await App.TokenAsync("fleet-operator", await App.CreateUserAsync("fleet-operator", "Operator")));
+        using var approver = App.CreateClient(await App.TokenAsync("fleet-approver", await App.CreateUserAsync("fleet-approver", "Approver")));
+
+        var response = await operatorClient.PostAsJsonAsync("/api/fleet-rollouts", new { planId, hostIds = hosts, waveSize = 1, approveWaves = true });
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, created.ToString());
+        var fleetId = created.GetProperty("id").GetGuid();
+        var second = created.GetProperty("rollouts")[1].GetProperty("id").GetGuid();
+
+        async Task<JsonElement> UntilAsync(Func<string, bool> state)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(240);
+            while (true)
+            {
+                var fleet = await operatorClient.GetFromJsonAsync<JsonElement>($"/api/fleet-rollouts/{fleetId}");
+                if (state(fleet.GetProperty("state").GetString()!))
+                    return fleet;
+                Assert.True(DateTime.UtcNow < deadline, $"the fleet did not get there: {fleet}\n--- worker ---\n{App.WorkerLog}");
+                await Task.Delay(500);
+            }
+        }
+
+        // The canary succeeded; the second wave waits, not started, for as long as nobody with the role approves it.
+        var waiting = await UntilAsync(s => s is not ("Queued" or "Running"));
+        Assert.True(waiting.GetProperty("state").GetString() == "AwaitingApproval", waiting.ToString());
+        var waitingHosts = waiting.GetProperty("hosts").EnumerateArray().ToList();
+        Assert.Equal("Succeeded", waitingHosts[0].GetProperty("rolloutState").GetString());
+        Assert.False(waitingHosts[1].GetProperty("started").GetBoolean());
+        Assert.Equal("Queued", waitingHosts[1].GetProperty("rolloutState").GetString());
+        Assert.Empty(await RunningOfAsync(engines.All[2], second));
+
+        var refused = await operatorClient.PostAsJsonAsync($"/api/fleet-rollouts/{fleetId}/approve", new { comment = "mine" });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("AwaitingApproval", (await operatorClient.GetFromJsonAsync<JsonElement>($"/api/fleet-rollouts/{fleetId}")).GetProperty("state").GetString());
+
+        var approved = await approver.PostAsJsonAsync($"/api/fleet-rollouts/{fleetId}/approve", new { comment = "canary looks fine" });
+        Assert.True(approved.StatusCode == HttpStatusCode.Accepted, await approved.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Conflict, (await approver.PostAsJsonAsync($"/api/fleet-rollouts/{fleetId}/approve", new { })).StatusCode);
+
+        var done = await UntilAsync(s => s is not ("Running" or "AwaitingApproval"));
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        Assert.Equal("fleet-approver", done.GetProperty("approvedBy").GetString());
+        Assert.Equal(1, done.GetProperty("approvedThroughWave").GetInt32());
+        Assert.Equal(["running"], await RunningOfAsync(engines.All[2], second));
+        var record = await RolloutApiTests.WaitForFinalAsync(operatorClient, second, TimeSpan.FromSeconds(10));
+        var approval = Assert.Single(record.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "rollout.fleet-wave-approved");
+        Assert.Equal("fleet-approver approved wave 2 of fleet rollout " + fleetId + ": canary looks fine", approval.GetProperty("message").GetString());
+        Assert.Equal(1L, await App.QueryScalarAsync<long>("SELECT count(*) FROM audit_entries WHERE \"Action\" = 'rollout.approved' AND \"User\" = 'fleet-approver'"));
+    }
 }

@@ -25,6 +25,7 @@ internal sealed class FleetRolloutConfiguration : IEntityTypeConfiguration<Fleet
         b.ToTable("fleet_rollouts");
         b.Property(f => f.StartedBy).HasMaxLength(256);
         b.Property(f => f.AbortRequestedBy).HasMaxLength(256);
+        b.Property(f => f.ApprovedBy).HasMaxLength(256);
         b.HasOne<Plan>().WithMany().HasForeignKey(f => f.PlanId).OnDelete(DeleteBehavior.Restrict);
         b.HasMany(f => f.Hosts).WithOne().HasForeignKey(h => h.FleetRolloutId).OnDelete(DeleteBehavior.Cascade);
         b.HasIndex(f => f.CreatedAt);
