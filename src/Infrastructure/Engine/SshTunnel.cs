@@ -64,13 +64,55 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
     /// <summary>The host key the host presented at the last connection (SHA256:…).</summary>
     public string? PresentedHostKey { get; private set; }
 
-    public async Task<Stream> DialAsync(CancellationToken ct)
+    private HostEndpoint Endpoint => endpoint;
+
+    private ILogger Logger => logger;
+
+    public async Task<Stream> DialAsync(CancellationToken ct) => new DialStdioStream(this, await OpenChannelAsync(ct));
+
+    private async Task<DialChannel> OpenChannelAsync(CancellationToken ct)
     {
         var client = await ConnectedAsync(ct);
         var command = client.CreateCommand("docker system dial-stdio");
         var running = command.ExecuteAsync(CancellationToken.None);
-        var input = command.CreateInputStream();
-        return new DialStdioStream(endpoint, command, running, input);
+        return new DialChannel(command, running, command.CreateInputStream());
+    }
+
+    /// <summary>One `docker system dial-stdio` on the host: its output is the engine's answer, its input our request.</summary>
+    private sealed record DialChannel(SshCommand Command, Task Running, Stream Input)
+    {
+        /// <summary>Why a dial-stdio ended before it answered: its stderr, its exit status, or the channel's own failure.</summary>
+        public string Reason()
+        {
+            // The exit status and stderr arrive after the end of its output: give them a moment.
+            try
+            {
+                Running.Wait(TimeSpan.FromSeconds(2));
+            }
+            catch (AggregateException)
+            {
+            }
+
+            if (Running.IsFaulted)
+                return Running.Exception!.GetBaseException().Message;
+            if (!Running.IsCompleted)
+                return "it had not exited 2 s later";
+            var error = Command.Error.Trim();
+            return $"exit status {Command.ExitStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}{(error.Length > 0 ? ": " + error : ", nothing on stderr")}";
+        }
+
+        public void Close()
+        {
+            try
+            {
+                Input.Dispose(); // EOF to dial-stdio: it closes its engine connection and exits
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SshException or InvalidOperationException)
+            {
+            }
+
+            Command.Dispose();
+        }
     }
 
     private async Task<SshClient> ConnectedAsync(CancellationToken ct)
@@ -134,11 +176,18 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
 
     /// <summary>
     /// The Engine API connection over one `docker system dial-stdio`: reads its stdout, writes its stdin. A dial-stdio that
-    /// ends before a byte was read failed (no docker CLI, no engine): its stderr becomes the error.
+    /// ends before a byte was read failed (no docker CLI, no engine): the reason becomes the error. Seen under load: one
+    /// that ends at once, before the engine saw the request; a GET or HEAD (nothing changes on the engine) is then sent
+    /// once more over a new dial-stdio, and the failure is logged with its reason either way.
     /// </summary>
-    private sealed class DialStdioStream(HostEndpoint endpoint, SshCommand command, Task running, Stream input) : Stream
+    private sealed class DialStdioStream(SshTunnel tunnel, DialChannel first) : Stream
     {
+        private const int MaxReplay = 64 * 1024;
+
+        private DialChannel _channel = first;
+        private MemoryStream? _sent = new();
         private bool _readAny;
+        private bool _redialled;
         private int _disposed;
 
         public override bool CanRead => true;
@@ -155,15 +204,56 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
 
         public override int Read(Span<byte> buffer)
         {
-            var read = command.OutputStream.Read(buffer);
-            if (read == 0 && !_readAny)
+            while (true)
             {
-                var error = running.IsCompleted ? command.Error.Trim() : "";
-                throw new IOException($"docker system dial-stdio on {endpoint} ended at once{(error.Length > 0 ? ": " + error : "")}");
-            }
+                var channel = _channel;
+                var read = channel.Command.OutputStream.Read(buffer);
+                if (read > 0 || _readAny || Volatile.Read(ref _disposed) == 1 || buffer.IsEmpty)
+                {
+                    if (read > 0)
+                    {
+                        _readAny = true;
+                        _sent = null;
+                    }
 
-            _readAny = true;
-            return read;
+                    return read;
+                }
+
+                var reason = channel.Reason();
+                var replay = !_redialled && _sent is { Length: > 0 } sent && Idempotent(sent) ? sent.ToArray() : null;
+                tunnel.Logger.LogWarning("docker system dial-stdio on {Endpoint} ended before it answered ({Reason}){Retry}", tunnel.Endpoint, reason,
+                    replay is null ? "" : "; the request is sent once more");
+                if (replay is null)
+                    throw new IOException($"docker system dial-stdio on {tunnel.Endpoint} ended at once ({reason})");
+
+                _redialled = true;
+                channel.Close();
+                _channel = tunnel.OpenChannelAsync(CancellationToken.None).GetAwaiter().GetResult();
+                if (Volatile.Read(ref _disposed) == 1)
+                {
+                    _channel.Close(); // disposed while it redialled
+                    return 0;
+                }
+
+                _channel.Input.Write(replay);
+                _channel.Input.Flush();
+            }
+        }
+
+        private static bool Idempotent(MemoryStream sent)
+        {
+            var head = Encoding.ASCII.GetString(sent.GetBuffer(), 0, (int)Math.Min(sent.Length, 5));
+            return head.StartsWith("GET ", StringComparison.Ordinal) || head.StartsWith("HEAD ", StringComparison.Ordinal);
+        }
+
+        private void Remember(ReadOnlySpan<byte> bytes)
+        {
+            if (_sent is null)
+                return;
+            if (_sent.Length + bytes.Length > MaxReplay)
+                _sent = null; // too large to keep: such a request is not sent again
+            else
+                _sent.Write(bytes);
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -198,15 +288,27 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override void Write(byte[] buffer, int offset, int count) => input.Write(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Remember(buffer.AsSpan(offset, count));
+            _channel.Input.Write(buffer, offset, count);
+        }
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => input.WriteAsync(buffer, cancellationToken);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Remember(buffer.Span);
+            return _channel.Input.WriteAsync(buffer, cancellationToken);
+        }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => input.WriteAsync(buffer, offset, count, cancellationToken);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Remember(buffer.AsSpan(offset, count));
+            return _channel.Input.WriteAsync(buffer, offset, count, cancellationToken);
+        }
 
-        public override void Flush() => input.Flush();
+        public override void Flush() => _channel.Input.Flush();
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => input.FlushAsync(cancellationToken);
+        public override Task FlushAsync(CancellationToken cancellationToken) => _channel.Input.FlushAsync(cancellationToken);
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -215,18 +317,7 @@ internal sealed class SshTunnel(HostEndpoint endpoint, SshMaterial key, string? 
         protected override void Dispose(bool disposing)
         {
             if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                try
-                {
-                    input.Dispose(); // EOF to dial-stdio: it closes its engine connection and exits
-                }
-                catch (Exception e) when (e is ObjectDisposedException or SshException or InvalidOperationException)
-                {
-                }
-
-                command.Dispose();
-            }
-
+                _channel.Close();
             base.Dispose(disposing);
         }
     }
