@@ -130,6 +130,8 @@ public sealed class FleetLauncher(
 
     public async Task<ProblemHttpResult?> AbortAsync(Guid id, string? reason, ClaimsPrincipal user, CancellationToken ct)
     {
+        if (LaunchRefusal.ForText("reason", reason) is { } invalid)
+            return ApiResults.Problem(invalid.Status, invalid.Title, invalid.Detail);
         if (!user.IsInRole(Roles.Operator) && !user.IsInRole(Roles.Admin))
             return ApiResults.Problem(403, "Not allowed", "Aborting needs the Operator role.");
         var who = user.Identity?.Name ?? "unknown";
