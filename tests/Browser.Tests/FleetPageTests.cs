@@ -68,6 +68,14 @@ public sealed class FleetPageTests(BrowserFixture fixture)
 
             var second = await admin.GetFromJsonAsync<JsonElement>($"/api/rollouts/{created.GetProperty("rollouts")[1].GetProperty("id").GetGuid()}");
             Assert.Contains(second.GetProperty("events").EnumerateArray(), e => e.GetProperty("message").GetString() == $"fleet-lead approved wave 2 of fleet rollout {fleetId}: canary looks fine");
+
+            // Each host's rollout page is one click away, and leads back to the fleet.
+            await page.Locator("[data-testid=fleet-host][data-host=fleet-second] [data-testid=open-host-rollout]").ClickAsync();
+            await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/rollouts/[0-9a-f-]{36}$"));
+            await Assertions.Expect(page.Locator("[data-testid=rollout-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
+            await page.Locator("[data-testid=rollout-fleet]").ClickAsync();
+            await page.WaitForURLAsync($"**/fleets/{fleetId}");
+            await Assertions.Expect(page.Locator("[data-testid=fleet-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
             await page.Context.CloseAsync();
 
             // Abort: a fleet that ended has nothing to stop.
