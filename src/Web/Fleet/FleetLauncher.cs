@@ -36,6 +36,9 @@ public sealed record FleetRolloutView(Guid Id, Guid PlanId, string Plan, int Rev
     public string? ApprovedBy { get; init; }
 
     public DateTimeOffset? ApprovedAt { get; init; }
+
+    /// <summary>The first wave not started yet — the one an approval lets go; null once every host started.</summary>
+    public int? NextWave => Hosts.Where(h => !h.Started).Select(h => (int?)h.Wave).Min();
 }
 
 /// <summary>

@@ -34,6 +34,9 @@ public sealed record RolloutView(
 {
     /// <summary>What the start decided for each service (keep, create, recreate, scale) and the orphans it removes.</summary>
     public Domain.Rollouts.ReconcilePlan? Reconcile { get; init; }
+
+    /// <summary>The fleet rollout this host's rollout is part of; null when it was started on its own.</summary>
+    public Guid? FleetId { get; init; }
 }
 
 public sealed record RolloutSummary(Guid Id, string PlanName, int Revision, string HostName, string State, string StartedBy, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
@@ -63,6 +66,7 @@ public static class RolloutQueries
                 r.Services.Where(s => s.PhaseIndex == p.Index).OrderBy(s => s.Name)
                     .Select(s => new RolloutServiceView(s.Name, s.State.ToString(), s.ContainerId, s.Detail is null ? null : Scrub(s.Detail), s.UpdatedAt, gates[s.Name].ToList())).ToList());
         }).ToList();
+        var fleet = await db.FleetHosts.AsNoTracking().Where(h => h.RolloutId == id).Select(h => (Guid?)h.FleetRolloutId).FirstOrDefaultAsync(cancellationToken);
         var events = r.Events.OrderBy(e => e.Id)
             .Select(e => new RolloutEventView(e.Id, e.At, e.Kind, e.Phase, e.Service, Scrub(e.Message), e.Actor)).ToList();
         return new RolloutView(
@@ -70,6 +74,7 @@ public static class RolloutQueries
             r.StartedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error is null ? null : Scrub(r.Error), phases, events)
         {
             Reconcile = r.Preflight?.Reconcile,
+            FleetId = fleet,
         };
     }
 

@@ -92,6 +92,7 @@ public sealed class FleetRolloutTests(ThreeEngines engines) : AppPerClass(), ICl
         var states = fleet.GetProperty("hosts").EnumerateArray().Select(h => h.GetProperty("rolloutState").GetString()).ToList();
         var second = await RolloutApiTests.WaitForFinalAsync(admin, rollouts[hosts[1]], TimeSpan.FromSeconds(10));
         Assert.Contains(second.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "gate.failed");
+        Assert.Equal(fleetId, second.GetProperty("fleetId").GetGuid()); // a host's rollout names its fleet
         Assert.Equal("RolledBack", states[1]);
         Assert.Empty(await RunningOfAsync(engines.All[1], rollouts[hosts[1]]));
         Assert.Equal("Aborted", states[2]); // the third wave never started

@@ -41,8 +41,7 @@ public sealed partial class FleetDetail
 
     private bool CanAbort => _canOperate && Active && _view!.AbortRequestedBy is null;
 
-    /// <summary>The first wave not started yet: the one an approval lets go.</summary>
-    private int NextWave => _view!.Hosts.Where(h => !h.Started).Select(h => h.Wave).DefaultIfEmpty(0).Min();
+    private int NextWave => _view!.NextWave ?? 0;
 
     /// <summary>What a host did with one phase: done, the one under way (with the rollout's state), or not yet.</summary>
     private static string PhaseCell(FleetHostView host, int phase)
@@ -51,10 +50,9 @@ public sealed partial class FleetDetail
             return "waiting";
         if (host.RolloutState == "Succeeded" || phase < host.CurrentPhase)
             return "done";
-        var final = host.RolloutState is "Failed" or "RolledBack" or "Aborted";
         if (phase == host.CurrentPhase)
-            return final ? host.RolloutState : host.RolloutState == "Running" ? "under way" : host.RolloutState;
-        return final ? "—" : "pending";
+            return host.RolloutState == "Running" ? "under way" : host.RolloutState;
+        return host.RolloutState is "Failed" or "RolledBack" or "Aborted" ? "—" : "pending";
     }
 
     protected override async Task OnInitializedAsync()
@@ -78,10 +76,9 @@ public sealed partial class FleetDetail
         using var timer = new PeriodicTimer(Refresh);
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            // An ended fleet does not change: the page stops following it (a reload after an action still shows it).
+            while (Active && await timer.WaitForNextTickAsync(ct))
             {
-                if (!Active)
-                    continue; // an ended fleet does not change; a reload after an action still shows it
                 await InvokeAsync(async () =>
                 {
                     await LoadAsync();

@@ -62,7 +62,6 @@ public sealed partial class RolloutDetail
     private string? _approvalComment;
 
     /// <summary>The fleet rollout this host's rollout is part of, if any.</summary>
-    private Guid? _fleetId;
     private LaunchRefusal? _approvalRefusal;
 
     /// <summary>The evidence for an Approver: what the phase that passed proved (gates with figures, soak).</summary>
@@ -101,8 +100,6 @@ public sealed partial class RolloutDetail
         var user = (await AuthenticationState).User;
         _canApprove = (await Authorization.AuthorizeAsync(user, Auth.Policies.Approve)).Succeeded;
         _canOperate = (await Authorization.AuthorizeAsync(user, Auth.Policies.Operate)).Succeeded;
-        await using (var db = await DbFactory.CreateDbContextAsync(_disposed.Token))
-            _fleetId = await db.FleetHosts.Where(h => h.RolloutId == Id).Select(h => (Guid?)h.FleetRolloutId).FirstOrDefaultAsync(_disposed.Token);
         await LoadAsync();
         _subscription = FollowAsync(_disposed.Token);
     }
