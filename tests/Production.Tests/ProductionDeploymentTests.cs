@@ -31,11 +31,22 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
     private readonly string _postgresPassword = Secret(24);
     private readonly string _workerKey = Secret(48);
     private readonly string _keyRingKey = Secret(48);
+    private readonly int _dogfoodPort = FreePort();
+    private readonly string _dogfoodAdminPassword = Secret(20);
+
+    // The stack's .env, the same for every revision, as a user keeps it: a new POSTGRES_PASSWORD or key-ring key would
+    // lock the upgraded Web out of the database it keeps (seen: it exits 2 and the rollout rolls it back).
+    private readonly string[] _dogfoodSecrets = [$"POSTGRES_PASSWORD={Secret(24)}", $"DEPLOYDECK_WORKER_KEY={Secret(48)}", $"DEPLOYDECK_KEY_RING_KEY={Secret(48)}"];
     private Guid? _rollout;
 
     private string Project => $"ddprod{_tag}";
 
     private string Image => $"deploydeck:test-{_tag}";
+
+    /// <summary>The stack the DeployDeck under test rolls out from DeployDeck's own files: a plan's name is its project's.</summary>
+    private string DogfoodProject => $"dogfood{_tag}";
+
+    private string UpgradeImage => $"deploydeck:test-{_tag}-upgrade";
 
     public Task InitializeAsync()
     {
@@ -60,6 +71,7 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
 
     public async Task DisposeAsync()
     {
+        await RemoveDogfoodAsync();
         var (exit, text) = await ComposeAsync(TimeSpan.FromMinutes(3), "down", "--volumes", "--remove-orphans", "--timeout", "20");
         if (exit != 0)
             output.WriteLine($"docker-compose down -v failed: {text}");
@@ -74,13 +86,16 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
                 await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
         }
 
-        try
+        foreach (var image in new[] { UpgradeImage, Image })
         {
-            await _docker.Images.DeleteImageAsync(Image, new ImageDeleteParameters());
-        }
-        catch (DockerApiException)
-        {
-            // never built
+            try
+            {
+                await _docker.Images.DeleteImageAsync(image, new ImageDeleteParameters());
+            }
+            catch (DockerApiException)
+            {
+                // never built
+            }
         }
 
         Directory.Delete(_dir, recursive: true);
@@ -127,6 +142,8 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
         var stats = await WaitForStatsAsync(http, hostId!, rollout);
         Assert.StartsWith("cgroup-", stats.GetProperty("source").GetString(), StringComparison.Ordinal);
 
+        await DogfoodAsync(http, hostId!);
+
         var keys = await ExecAsync("web", "ls", "/home/app/.aspnet/DataProtection-Keys");
         await RecordIdleMemoryAsync();
 
@@ -144,9 +161,168 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
         Assert.Equal(keys, await ExecAsync("web", "ls", "/home/app/.aspnet/DataProtection-Keys"));
     }
 
-    private async Task<string> SignInAsync(HttpClient http)
+    /// <summary>
+    /// DeployDeck rolls out its own stack: docker-compose.yml and the offline override imported as a plan (the Docker
+    /// socket and the host's cgroup tree need an Admin's allowance), rolled out in the file's phases — postgres, web,
+    /// worker — with its limits and health checks, then upgraded to a new image with every container recreated: the
+    /// new DeployDeck still has the old one's users, tokens and plans (pgdata) and sign-in keys (dataprotection).
+    /// </summary>
+    private async Task DogfoodAsync(HttpClient http, string hostId)
     {
-        var response = await http.PostAsJsonAsync("/api/tokens", new { username = "admin", password = _adminPassword, name = "production-test" });
+        var operatorPassword = Secret(20);
+        var created = await http.PostAsJsonAsync("/api/users", new { username = "ops", password = operatorPassword, roles = new[] { "Operator" } });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        using var ops = new HttpClient { BaseAddress = http.BaseAddress, Timeout = http.Timeout };
+        ops.DefaultRequestHeaders.Authorization = new("Bearer", await SignInAsync(ops, "ops", operatorPassword));
+
+        var refused = await ops.PostAsJsonAsync("/api/plans/import", DogfoodImport(Image, hostAccessReason: null));
+        var refusal = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, refusal);
+        Assert.Contains("/var/run/docker.sock", refusal, StringComparison.Ordinal);
+        var noReason = await http.PostAsJsonAsync("/api/plans/import", DogfoodImport(Image, hostAccessReason: null));
+        Assert.True(noReason.StatusCode == HttpStatusCode.UnprocessableEntity, await noReason.Content.ReadAsStringAsync());
+
+        var imported = await http.PostAsJsonAsync("/api/plans/import", DogfoodImport(Image, "DeployDeck drives this host's engine"));
+        var importedBody = await imported.Content.ReadAsStringAsync();
+        Assert.True(imported.StatusCode == HttpStatusCode.Created, importedBody);
+        var planId = JsonDocument.Parse(importedBody).RootElement.GetProperty("plan").GetProperty("id").GetString()!;
+
+        var first = await RolloutAsync(http, planId, hostId, forceRecreate: false);
+        Assert.Equal(["core", "web", "worker"], first.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        var before = await DogfoodContainersAsync();
+        Assert.Equal(["postgres", "web", "worker"], before.Keys.Order(StringComparer.Ordinal));
+        await AssertAsComposedAsync(before, Image);
+
+        // The stack it made is a working DeployDeck: sign in, keep a plan there.
+        using var dogfood = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_dogfoodPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        dogfood.DefaultRequestHeaders.Authorization = new("Bearer", await SignInAsync(dogfood, "admin", _dogfoodAdminPassword));
+        var kept = await dogfood.PostAsJsonAsync("/api/plans/import", new
+        {
+            name = "kept-across-upgrades",
+            files = new[] { new { name = "docker-compose.yml", content = "services:\n  app:\n    image: deploydeck/probe:latest\n    mem_limit: 32m\n" } },
+        });
+        Assert.True(kept.StatusCode == HttpStatusCode.Created, await kept.Content.ReadAsStringAsync());
+        var signInKeys = await ExecInAsync(before["web"], "ls", "/home/app/.aspnet/DataProtection-Keys");
+        // An upgrade: a new image for web and worker, every container recreated (forceRecreate), postgres included.
+        var upgrade = await RunAsync("docker", ["build", "-q", "-t", UpgradeImage, "-"], null, TimeSpan.FromMinutes(2),
+            $"FROM {Image}\nLABEL deploydeck.test.upgrade=\"{_tag}\"\n");
+        Assert.True(upgrade.Exit == 0, upgrade.Output);
+        var revision = await http.PostAsJsonAsync($"/api/plans/{planId}/revisions/import", DogfoodImport(UpgradeImage, "DeployDeck drives this host's engine"));
+        Assert.True(revision.StatusCode == HttpStatusCode.Created, await revision.Content.ReadAsStringAsync());
+        await RolloutAsync(http, planId, hostId, forceRecreate: true);
+        var after = await DogfoodContainersAsync();
+        foreach (var (service, id) in after)
+            Assert.NotEqual(before[service], id);
+        await AssertAsComposedAsync(after, UpgradeImage);
+
+        // The volumes' contents tell: a local volume's CreatedAt is its directory's mtime, which a first mount changes.
+        var plans = await GetJsonAsync(dogfood, "/api/plans"); // the token from before the upgrade still signs in
+        Assert.Contains(plans.EnumerateArray(), p => p.GetProperty("name").GetString() == "kept-across-upgrades");
+        Assert.Equal(signInKeys, await ExecInAsync(after["web"], "ls", "/home/app/.aspnet/DataProtection-Keys"));
+    }
+
+    private object DogfoodImport(string image, string? hostAccessReason)
+    {
+        var env = string.Join('\n', [
+            .. _dogfoodSecrets,
+            $"DEPLOYDECK_ADMIN_PASSWORD={_dogfoodAdminPassword}",
+            $"DEPLOYDECK_PORT={_dogfoodPort}",
+            $"DEPLOYDECK_IMAGE={image}",
+            $"DOCKER_GID={DockerGid()}"]);
+        // Soaks of seconds instead of the file's minutes; nothing else differs from what a user imports.
+        const string shortSoaks = "x-deploydeck:\n  phases:\n    core: { soak: 5s }\n    web: { soak: 5s }\n    worker: { soak: 5s }\n";
+        return new
+        {
+            name = DogfoodProject,
+            files = new[]
+            {
+                new { name = "docker-compose.yml", content = File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.yml")) },
+                new { name = "docker-compose.offline.yml", content = File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.offline.yml")) },
+                new { name = "docker-compose.soak.yml", content = shortSoaks },
+            },
+            env,
+            hostAccessReason,
+        };
+    }
+
+    private async Task<JsonElement> RolloutAsync(HttpClient http, string planId, string hostId, bool forceRecreate)
+    {
+        var started = await http.PostAsJsonAsync("/api/rollouts", new { planId, hostId, forceRecreate });
+        var body = await started.Content.ReadAsStringAsync();
+        Assert.True(started.StatusCode == HttpStatusCode.Created, body);
+        var rollout = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        var state = await WaitForRolloutAsync(http, rollout);
+        var record = await GetJsonAsync(http, $"/api/rollouts/{rollout}");
+        Assert.True(state == "Succeeded", $"the rollout of DeployDeck's own stack ended {state}: {record}\nthe Worker logged:\n{await LogsAsync("worker")}");
+        return record;
+    }
+
+    /// <summary>Running containers of the dogfood stack by service.</summary>
+    private async Task<Dictionary<string, string>> DogfoodContainersAsync()
+    {
+        var containers = await _docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={DogfoodProject}"] = true } },
+        });
+        return containers.ToDictionary(c => c.Labels["com.docker.compose.service"], c => c.ID, StringComparer.Ordinal);
+    }
+
+    /// <summary>What docker-compose.yml says of each service, read back from the engine.</summary>
+    private async Task AssertAsComposedAsync(Dictionary<string, string> containers, string image)
+    {
+        var limits = new Dictionary<string, (long Memory, long NanoCpus)> { ["postgres"] = (512, 1_000_000_000), ["web"] = (384, 1_000_000_000), ["worker"] = (256, 500_000_000) };
+        foreach (var (service, id) in containers)
+        {
+            var inspect = await _docker.Containers.InspectContainerAsync(id);
+            Assert.Equal(limits[service].Memory * 1024 * 1024, inspect.HostConfig!.Memory);
+            Assert.Equal(limits[service].NanoCpus, inspect.HostConfig.NanoCPUs);
+            Assert.Equal(RestartPolicyKind.UnlessStopped, inspect.HostConfig.RestartPolicy!.Name);
+            Assert.Equal("healthy", inspect.State!.Health!.Status);
+            Assert.Equal(service == "postgres" ? "deploydeck/postgres:15" : image, inspect.Config!.Image);
+            Assert.Contains($"{DogfoodProject}_default", inspect.NetworkSettings!.Networks.Keys);
+        }
+
+        var web = await _docker.Containers.InspectContainerAsync(containers["web"]);
+        Assert.Contains(web.Mounts!, m => m.Source == "/var/run/docker.sock" && !m.RW);
+        Assert.Contains(web.Mounts!, m => m.Name == $"{DogfoodProject}_dataprotection" && m.Destination == "/home/app/.aspnet/DataProtection-Keys");
+        var postgres = await _docker.Containers.InspectContainerAsync(containers["postgres"]);
+        Assert.Contains(postgres.Mounts!, m => m.Name == $"{DogfoodProject}_pgdata" && m.Destination == "/var/lib/postgresql/data");
+    }
+
+    private async Task RemoveDogfoodAsync()
+    {
+        var containers = await _docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={DogfoodProject}"] = true } },
+        });
+        foreach (var container in containers)
+            await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+        foreach (var volume in new[] { "pgdata", "dataprotection" })
+        {
+            try
+            {
+                await _docker.Volumes.RemoveAsync($"{DogfoodProject}_{volume}", force: true);
+            }
+            catch (DockerApiException)
+            {
+                // never made
+            }
+        }
+
+        var networks = await _docker.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={DogfoodProject}"] = true } },
+        });
+        foreach (var network in networks)
+            await _docker.Networks.DeleteNetworkAsync(network.ID);
+    }
+
+    private Task<string> SignInAsync(HttpClient http) => SignInAsync(http, "admin", _adminPassword);
+
+    private static async Task<string> SignInAsync(HttpClient http, string username, string password)
+    {
+        var response = await http.PostAsJsonAsync("/api/tokens", new { username, password, name = "production-test" });
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST /api/tokens → {(int)response.StatusCode}: {body}");
         return JsonDocument.Parse(body).RootElement.GetProperty("token").GetString()!;
@@ -234,15 +410,17 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
     private async Task<string> ServiceContainerAsync(string service) =>
         (await ProjectContainersAsync()).Single(c => c.Labels["com.docker.compose.service"] == service).ID;
 
-    private async Task<string> ExecAsync(string service, params string[] command)
+    private async Task<string> ExecAsync(string service, params string[] command) => await ExecInAsync(await ServiceContainerAsync(service), command);
+
+    private async Task<string> ExecInAsync(string container, params string[] command)
     {
-        var exec = await _docker.Exec.CreateContainerExecAsync(await ServiceContainerAsync(service),
+        var exec = await _docker.Exec.CreateContainerExecAsync(container,
             new ContainerExecCreateParameters { Cmd = command, AttachStdout = true, AttachStderr = true });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var stream = await _docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), timeout.Token);
         var (stdout, stderr) = await stream.ReadOutputToEndAsync(timeout.Token);
         var inspect = await _docker.Exec.InspectContainerExecAsync(exec.ID, timeout.Token);
-        Assert.True(inspect.ExitCode == 0, $"{string.Join(' ', command)} in {service} exited {inspect.ExitCode}: {stdout}{stderr}");
+        Assert.True(inspect.ExitCode == 0, $"{string.Join(' ', command)} in {container} exited {inspect.ExitCode}: {stdout}{stderr}");
         return stdout;
     }
 
@@ -294,14 +472,20 @@ public sealed class ProductionDeploymentTests(ITestOutputHelper output) : IAsync
         return gid;
     }
 
-    private static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env, TimeSpan timeout)
+    private static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env, TimeSpan timeout, string? stdin = null)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot };
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false, WorkingDirectory = RepoRoot };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         foreach (var (key, value) in env ?? new Dictionary<string, string>())
             info.Environment[key] = value;
         using var process = Process.Start(info)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
