@@ -180,7 +180,7 @@ public sealed class AdmissionTests
         var plan = new PlanSpec([new PhaseSpec { Name = "core", Services = [S("db", null), S("web", 100, image: "ghost:1")] }]);
         var forecast = Admission.Predict(plan, Host, HostThresholds.Default, new Dictionary<string, long>(), Present);
         Assert.Equal(["db"], forecast.Phases[0].Unlimited);
-        Assert.Contains(forecast.Warnings, w => w.Contains("ghost:1", StringComparison.Ordinal) && w.Contains("cannot be pulled", StringComparison.Ordinal));
+        Assert.Contains(forecast.Warnings, w => w.Contains("ghost:1", StringComparison.Ordinal) && w.Contains("pulled before the first phase", StringComparison.Ordinal));
         Assert.Null(forecast.PredictedDiskPercent);
         Assert.Equal(Band.Unknown, forecast.DiskBand);
         Assert.False(forecast.Images.Single(i => i.Service == "web").Present);

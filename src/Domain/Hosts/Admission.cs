@@ -3,7 +3,7 @@ using DeployDeck.Domain.Units;
 
 namespace DeployDeck.Domain.Hosts;
 
-/// <summary>What one image is on the host: absent images have no size here (there is nothing to pull it from).</summary>
+/// <summary>What one image is on the host: absent images have no size here (the rollout reads it from the registry before it pulls).</summary>
 public sealed record ImageFacts(bool Present, long? SizeBytes)
 {
     /// <summary>The image's id on the host: a container running another id runs an older image of the same reference.</summary>
@@ -143,7 +143,7 @@ public static class Admission
 
         var absent = imageForecasts.Where(i => !i.Present).ToList();
         if (absent.Count > 0)
-            warnings.Add($"{absent.Count} image{(absent.Count == 1 ? " is" : "s are")} not on the host ({string.Join(", ", absent.Select(i => i.Image).Distinct().Take(5))}{(absent.Count > 5 ? ", …" : "")}): their disk use is unknown and they cannot be pulled here");
+            warnings.Add($"{absent.Count} image{(absent.Count == 1 ? " is" : "s are")} not on the host ({string.Join(", ", absent.Select(i => i.Image).Distinct().Take(5))}{(absent.Count > 5 ? ", …" : "")}): they are pulled before the first phase, once their registry's sizes fit the disk (pull_policy never refuses the rollout instead)");
 
         // Present images add nothing; absent ones have no known size, so the disk forecast is the disk now — or unknown.
         double? diskPercent = absent.Count == 0 ? host.DiskPercent : null;
@@ -165,7 +165,7 @@ public static class Admission
         ImageClass.Medium => "medium: build with memory and CPU limits (docker build --memory), off-peak",
         ImageClass.Large => "large: build elsewhere (CI, multi-stage), transfer compressed (docker save | gzip)",
         _ when build => "to be built: its size class is known once built",
-        _ when !present => "absent: load it onto the host before the rollout (docker load); nothing is pulled",
+        _ when !present => "absent: pulled before the first phase, after a disk check with the registry's sizes",
         _ => "unknown size",
     };
 

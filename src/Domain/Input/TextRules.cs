@@ -67,6 +67,7 @@ public static class TextRules
         ["type"] = new(TextKind.Name, 40),
         ["image"] = new(TextKind.Line, 500),
         ["url"] = new(TextKind.Line, LineLength),
+        ["server"] = new(TextKind.Line, 255),
         ["password"] = new(TextKind.Line, 1024),
         ["newPassword"] = new(TextKind.Line, 1024),
         ["ports"] = new(TextKind.Line, 200),

@@ -11,6 +11,14 @@ public static class RolloutEventKinds
     public const string PreflightAcknowledged = "preflight.acknowledged";
     public const string ProjectCreated = "project.created";
 
+    /// <summary>Before the first phase: the images to pull, their sizes from the registry, the engine's free disk.</summary>
+    public const string PullChecked = "image.pull-checked";
+    public const string ImagePulling = "image.pulling";
+    public const string ImagePulled = "image.pulled";
+
+    /// <summary>Pushed live while an image is pulled, about twice a second; never recorded.</summary>
+    public const string PullProgress = "image.pull-progress";
+
     /// <summary>The reconcile plan worked out at the start: per service keep, create, recreate or scale; orphans.</summary>
     public const string ReconcilePlanned = "reconcile.planned";
     public const string Started = "rollout.started";

@@ -10,6 +10,8 @@ public sealed class DeployDeckDbContext(DbContextOptions<DeployDeckDbContext> op
 {
     public DbSet<DockerHost> Hosts => Set<DockerHost>();
 
+    public DbSet<RegistryLogin> RegistryLogins => Set<RegistryLogin>();
+
     public DbSet<Plan> Plans => Set<Plan>();
 
     public DbSet<PlanRevision> PlanRevisions => Set<PlanRevision>();

@@ -3,6 +3,26 @@ using DeployDeck.Domain.Rollouts;
 
 namespace DeployDeck.Infrastructure.Data;
 
+/// <summary>A registry login an Admin keeps: the engine pulls with it from images on <see cref="Server"/>.</summary>
+public sealed class RegistryLogin
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    /// <summary>host[:port] as image references name the registry: "127.0.0.1:5000", "ghcr.io", "docker.io".</summary>
+    public required string Server { get; set; }
+
+    public required string Username { get; set; }
+
+    /// <summary>Encrypted by <see cref="Secrets.SecretBox"/> for this login only. Never returned, never logged.</summary>
+    public required string Password { get; set; }
+
+    public required string CreatedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? UpdatedAt { get; set; }
+}
+
 /// <summary>A Docker engine DeployDeck deploys to.</summary>
 public sealed class DockerHost
 {

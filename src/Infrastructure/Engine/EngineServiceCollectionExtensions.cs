@@ -26,6 +26,8 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<EngineConnections>();
         services.AddSingleton<Preflight.PreflightRunner>();
         services.AddSingleton<Preflight.ProjectReconciler>();
+        services.AddSingleton<Images.RegistryCredentials>();
+        services.AddSingleton<Images.RegistryManifests>(_ => new Images.RegistryManifests());
         return services;
     }
 }

@@ -35,7 +35,14 @@ public sealed record RolloutEventMessage(
     string Message,
     string RolloutState,
     string? PhaseState,
-    string? ServiceState);
+    string? ServiceState)
+{
+    /// <summary>How far a pull is, on the live-only <c>image.pull-progress</c> messages (never recorded: EventId 0).</summary>
+    public PullFigures? Pull { get; init; }
+}
+
+/// <summary>Bytes downloaded of the layers' total so far (layers report their size as they start), and layers done.</summary>
+public sealed record PullFigures(string Image, long Current, long Total, int LayersDone, int Layers);
 
 /// <summary>
 /// One tick of the Worker's sampler for one engine: the host and every managed container, batched — one message per

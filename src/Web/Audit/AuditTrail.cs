@@ -34,6 +34,9 @@ public static class AuditActions
     public const string UserDeleted = "user.deleted";
     public const string WebhookCreated = "webhook.created";
     public const string WebhookDeleted = "webhook.deleted";
+    public const string RegistryAdded = "registry.added";
+    public const string RegistryChanged = "registry.changed";
+    public const string RegistryRemoved = "registry.removed";
 }
 
 /// <summary>Appends to the audit trail. Adds to the caller's context so the entry commits with the change it records, or not at all.</summary>

@@ -54,6 +54,7 @@ public static class WebServiceCollectionExtensions
         services.AddScoped<Plans.PlanStore>();
         services.AddScoped<Hosts.HostOperations>();
         services.AddScoped<Hosts.HostAdministration>();
+        services.AddScoped<Registries.RegistryAdministration>();
         services.AddScoped<Fleet.FleetLauncher>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<UserAdministration>();
@@ -96,7 +97,7 @@ public static class WebServiceCollectionExtensions
         var api = app.MapGroup("/api");
         api.AddEndpointFilterFactory(InputValidation.Filter);
         api.MapHostsApi().MapPlansApi().MapDryRunApi().MapRolloutsApi().MapTokensApi().MapUsersApi().MapMonitoringApi();
-        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi().MapFleetRolloutsApi();
+        api.MapRolloutHistoryApi().MapAuditApi().MapWebhooksApi().MapFleetRolloutsApi().MapRegistriesApi();
         app.MapAccountEndpoints();
         app.MapHub<LiveHub>(LiveHubContract.Path).RequireAuthorization(Policies.LiveHub);
         app.MapLiveMonitoring();

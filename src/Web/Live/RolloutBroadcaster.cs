@@ -20,7 +20,8 @@ public sealed class RolloutBroadcaster
     {
         foreach (var channel in _subscribers.Values)
             channel.Writer.TryWrite(message);
-        _waiters.Wake(message.RolloutId);
+        if (message.Kind != Domain.Rollouts.RolloutEventKinds.PullProgress) // live only: the record did not change
+            _waiters.Wake(message.RolloutId);
     }
 
     /// <summary>A wake-up for the next event of one rollout, for a reader that then asks the database (the record) what changed.</summary>

@@ -65,6 +65,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<ServiceDeployer>();
         services.AddSingleton<SoakRunner>();
         services.AddSingleton<PhaseRunner>();
+        services.AddSingleton<ImagePullRunner>();
         services.AddSingleton<RollbackRunner>();
         services.AddScoped<IRolloutJobs, RolloutDriver>();
         services.AddHostedService<RolloutSupervisor>();

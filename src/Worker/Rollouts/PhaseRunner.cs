@@ -172,7 +172,7 @@ public sealed class PhaseRunner(
         // The launcher checked the host and admitted every phase a moment ago: the first phase goes on that check
         // while it is fresh; a job that waited (no Worker running) checks again, as every later phase does.
         var age = time.GetUtcNow() - (context.LaunchCheck?.Signals.MeasuredAt ?? DateTimeOffset.MinValue);
-        if (run.Index == 0 && run.Attempt == 1 && context.LaunchCheck is { Forecast: not null, Refusal: null } launch && age <= _options.LaunchCheckFreshFor)
+        if (run.Index == 0 && run.Attempt == 1 && !context.PulledImages && context.LaunchCheck is { Forecast: not null, Refusal: null } launch && age <= _options.LaunchCheckFreshFor)
         {
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.PhaseAdmitted, $"{Admitted(launch, phase)} (the launch check, {age.TotalSeconds:0.0} s ago)", ct,
                 phase: phase.Name, key: run.Key("admission"));

@@ -37,11 +37,22 @@ public sealed class RolloutContext
     /// <summary>The launcher's host check, which the first phase may go on while it is fresh.</summary>
     public PreflightResult? LaunchCheck { get; init; }
 
+    /// <summary>This drive pulled images: the launch check no longer tells the disk, so the first phase checks again.</summary>
+    public bool PulledImages { get; set; }
+
     /// <summary>What the launcher decided for each service (keep, create, recreate, scale) and the orphans; null: recreate all.</summary>
     public Domain.Rollouts.ReconcilePlan? Reconcile => LaunchCheck?.Reconcile;
 
     /// <summary>A service's containers that stay as they are (kept or scaled), and are no previous version to stop.</summary>
-    public IReadOnlyList<string> Kept(string service) => Reconcile?.For(service) is { Action: Domain.Rollouts.ReconcileAction.Keep or Domain.Rollouts.ReconcileAction.Scale } d ? d.Keep : [];
+    public IReadOnlyList<string> Kept(string service) => Reconcile?.For(service) is { Action: Domain.Rollouts.ReconcileAction.Keep or Domain.Rollouts.ReconcileAction.Scale } d
+        ? d.Keep.Where(id => !Outdated.Contains(id)).ToList()
+        : [];
+
+    /// <summary>
+    /// Containers the launcher meant to keep whose image a <c>pull_policy: always</c> pull has since replaced: they are
+    /// previous versions like any other, and new containers take their place.
+    /// </summary>
+    public HashSet<string> Outdated { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Labels every container of this rollout carries, as the engine's own record of who owns it.</summary>
     public Dictionary<string, string> Filter(string? phase = null)

@@ -20,6 +20,7 @@ public sealed class RolloutDriver(
     IDbContextFactory<DeployDeckDbContext> dbFactory,
     EngineConnections engines,
     PhaseRunner phases,
+    ImagePullRunner pulls,
     RollbackRunner rollback,
     PreviousVersions previous,
     RolloutStates states,
@@ -138,10 +139,14 @@ public sealed class RolloutDriver(
         }
     }
 
-    /// <summary>Before anything starts: what the project needs exists on the host, and its own networks and volumes are made.</summary>
+    /// <summary>
+    /// Before anything starts: what the project needs exists on the host, the images it lacks are pulled, and its own
+    /// networks and volumes are made.
+    /// </summary>
     private async Task<bool> StartAsync(RolloutContext context, CancellationToken ct)
     {
-        if (await ProjectCheck.RefusalAsync(context.Engine, context.Layout, context.Plan, context.ProjectDirectory, ct) is { } refused)
+        if ((await ProjectCheck.RefusalAsync(context.Engine, context.Layout, context.Plan, context.ProjectDirectory, ct)
+             ?? await pulls.PullAsync(context, ct)) is { } refused)
         {
             await recorder.RecordAsync(context.RolloutId, RolloutEventKinds.Failed, $"Refused before anything started: {refused}", ct,
                 key: StepKey.Rollout("failed"), change: db => states.RolloutAsync(db, context.RolloutId, RolloutState.Failed, refused));

@@ -29,6 +29,31 @@ public sealed class RolloutLock : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Waits for the lock that lets one pull at a time run on a host, whichever Worker drives the rollout: decompressing
+    /// layers is CPU-bound, and two pulls at once on a 2-core host take it over.
+    /// </summary>
+    public static async Task<RolloutLock> PullsOnHostAsync(string connectionString, Guid hostId, CancellationToken cancellationToken)
+    {
+        var key = Key(hostId) ^ PullNamespace;
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection) { Parameters = { new() { Value = key } } };
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new RolloutLock(connection, key);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Keeps a host's pull lock apart from its rollouts' locks (both are keyed by a Guid's last 8 bytes).</summary>
+    private const long PullNamespace = 0x70756c6c_00000000; // "pull"
+
     public static long Key(Guid rolloutId) => BitConverter.ToInt64(rolloutId.ToByteArray(), 8);
 
     /// <summary>

@@ -12,6 +12,7 @@ public sealed class AuthenticationTests(AppFixture fixture)
     [InlineData("/api/plans")]
     [InlineData("/api/rollouts")]
     [InlineData("/api/me")]
+    [InlineData("/api/registries")]
     [InlineData("/openapi/v1.json")]
     public async Task Anonymous_api_request_is_refused_with_401(string path)
     {
@@ -25,6 +26,7 @@ public sealed class AuthenticationTests(AppFixture fixture)
     [InlineData("/plans")]
     [InlineData("/rollouts")]
     [InlineData("/users")]
+    [InlineData("/registries")]
     [InlineData("/hangfire")]
     public async Task Anonymous_page_request_is_sent_to_the_login_page(string path)
     {

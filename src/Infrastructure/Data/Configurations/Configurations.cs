@@ -3,6 +3,19 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace DeployDeck.Infrastructure.Data.Configurations;
 
+internal sealed class RegistryLoginConfiguration : IEntityTypeConfiguration<RegistryLogin>
+{
+    public void Configure(EntityTypeBuilder<RegistryLogin> b)
+    {
+        b.ToTable("registry_logins");
+        b.Property(r => r.Server).HasMaxLength(255);
+        b.HasIndex(r => r.Server).IsUnique();
+        b.Property(r => r.Username).HasMaxLength(256);
+        b.Property(r => r.Password).HasMaxLength(8000);
+        b.Property(r => r.CreatedBy).HasMaxLength(256);
+    }
+}
+
 internal sealed class DockerHostConfiguration : IEntityTypeConfiguration<DockerHost>
 {
     public void Configure(EntityTypeBuilder<DockerHost> b)

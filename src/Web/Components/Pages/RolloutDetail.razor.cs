@@ -20,6 +20,9 @@ public sealed partial class RolloutDetail
     private RolloutView? _view;
     private bool _loaded;
     private bool _live;
+
+    /// <summary>The pull under way before the first phase, as the Worker last pushed it; live only.</summary>
+    private Infrastructure.Live.PullFigures? _pull;
     private Task? _subscription;
     private int _reloadPending;
 
@@ -61,7 +64,6 @@ public sealed partial class RolloutDetail
     private bool _canApprove;
     private string? _approvalComment;
 
-    /// <summary>The fleet rollout this host's rollout is part of, if any.</summary>
     private LaunchRefusal? _approvalRefusal;
 
     /// <summary>The evidence for an Approver: what the phase that passed proved (gates with figures, soak).</summary>
@@ -145,8 +147,17 @@ public sealed partial class RolloutDetail
             var events = Broadcaster.SubscribeAsync(Id, cancellationToken);
             _live = true;
             await InvokeAsync(StateHasChanged);
-            await foreach (var unused in events)
+            await foreach (var message in events)
             {
+                if (message.Kind == Domain.Rollouts.RolloutEventKinds.PullProgress)
+                {
+                    _pull = message.Pull;
+                    await InvokeAsync(StateHasChanged);
+                    continue;
+                }
+
+                if (message.Kind != Domain.Rollouts.RolloutEventKinds.ImagePulling)
+                    _pull = null; // pulled, or the rollout went on: the record says the rest
                 // Coalesce bursts: one reload, a moment later, shows every event that arrived meanwhile.
                 if (Interlocked.Exchange(ref _reloadPending, 1) == 0)
                     _ = ReloadSoonAsync(cancellationToken);
