@@ -259,12 +259,31 @@ public sealed class DeployDeckApp : IAsyncDisposable
 
     public Task<string> AdminTokenAsync() => TokenAsync(AdminUser, AdminPassword);
 
+    private string? _harnessToken;
+
+    /// <summary>
+    /// The Admin token the harness itself works with, made once: a user has at most 20 active tokens, and a shared app
+    /// (the browser suite's) creates many users.
+    /// </summary>
+    private async Task<string> HarnessTokenAsync(bool fresh = false)
+    {
+        if (fresh || _harnessToken is null)
+            _harnessToken = await AdminTokenAsync();
+        return _harnessToken;
+    }
+
     /// <summary>Creates a user through the Admin API and returns its password.</summary>
     public async Task<string> CreateUserAsync(string username, params string[] roles)
     {
         var password = "pw-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-        using var admin = CreateClient(await AdminTokenAsync());
+        using var admin = CreateClient(await HarnessTokenAsync());
         var response = await admin.PostAsJsonAsync("/api/users", new { username, password, roles });
+        if (response.StatusCode == HttpStatusCode.Unauthorized) // a test revoked the harness's token
+        {
+            using var again = CreateClient(await HarnessTokenAsync(fresh: true));
+            response = await again.PostAsJsonAsync("/api/users", new { username, password, roles });
+        }
+
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"POST /api/users → {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return password;
